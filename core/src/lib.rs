@@ -1,0 +1,28 @@
+//! The sonde engine.
+//!
+//! A [`Target`] is inspected by [`Collector`]s. A [`Profile`](profile::Profile)
+//! says which collectors run and how; the [`Plan`](plan::Plan) turns it into a
+//! checked dependency graph; the [`scheduler`] runs that graph, each node the
+//! moment its dependencies are done, and hands back a [`Report`]. There is no
+//! network code and no drawing here: collectors live in their own crates and
+//! the CLI draws.
+
+pub mod collector;
+pub mod duration;
+pub mod registry;
+pub mod report;
+mod suggest;
+pub mod target;
+pub mod view;
+
+pub use collector::{
+    Collector, Config, Context, Failure, Origin, RunFlags, Section, Settings, SettingsError, Spec,
+    Typed, TypedCollector,
+};
+pub use registry::Registry;
+pub use report::{CollectError, Limit, NodeRun, Outcome, Report};
+pub use target::{Host, Target, TargetError};
+pub use view::{Item, Tone, View};
+
+#[doc(hidden)]
+pub use inventory;

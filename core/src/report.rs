@@ -1,0 +1,192 @@
+//! The result of a run: sections, outcomes with timings, and errors.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::collector::Origin;
+use crate::target::Target;
+
+/// Version of the report's JSON layout; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Which limit a timed-out collector hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// Its own timeout.
+    Collector,
+    /// The run's global deadline.
+    Global,
+}
+
+/// How one collector's run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// It produced its section.
+    Ok,
+    /// It tried and failed.
+    Failed {
+        /// Why.
+        error: String,
+    },
+    /// It ran out of time and was stopped.
+    TimedOut {
+        /// Which limit it hit.
+        limit: Limit,
+        /// The limit in milliseconds.
+        after_ms: u64,
+    },
+    /// It did not run, or chose not to.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+    /// It panicked (or its plugin process died).
+    Crashed {
+        /// The panic message or the way the process ended.
+        message: String,
+    },
+    /// The run stopped before it finished (a critical collector failed).
+    Cancelled {
+        /// Why the run stopped.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// Whether the collector produced its section.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok)
+    }
+
+    /// Whether this outcome counts as a problem for the exit code (skips do not).
+    pub fn is_problem(&self) -> bool {
+        !matches!(self, Outcome::Ok | Outcome::Skipped { .. })
+    }
+
+    /// One word for tables and progress lines.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed { .. } => "failed",
+            Outcome::TimedOut { .. } => "timed out",
+            Outcome::Skipped { .. } => "skipped",
+            Outcome::Crashed { .. } => "crashed",
+            Outcome::Cancelled { .. } => "cancelled",
+        }
+    }
+
+    /// The sentence kept in `report.errors`, for outcomes that are errors.
+    pub fn error_text(&self) -> Option<String> {
+        match self {
+            Outcome::Ok | Outcome::Skipped { .. } => None,
+            Outcome::Failed { error } => Some(error.clone()),
+            Outcome::TimedOut {
+                limit: Limit::Collector,
+                after_ms,
+            } => Some(format!("timed out after {after_ms} ms (its own timeout)")),
+            Outcome::TimedOut {
+                limit: Limit::Global,
+                after_ms,
+            } => Some(format!("stopped by the global deadline ({after_ms} ms)")),
+            Outcome::Crashed { message } => Some(format!("crashed: {message}")),
+            Outcome::Cancelled { reason } => Some(format!("cancelled: {reason}")),
+        }
+    }
+}
+
+/// One collector's run: its outcome and when it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeRun {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// When it started, in milliseconds since the run began (absent if it never started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<f64>,
+    /// When it ended, in milliseconds since the run began.
+    pub end_ms: f64,
+    /// Built in or plugin.
+    pub origin: Origin,
+}
+
+impl NodeRun {
+    /// How long it ran, in milliseconds.
+    pub fn duration_ms(&self) -> f64 {
+        self.start_ms.map_or(0.0, |s| self.end_ms - s)
+    }
+}
+
+/// The report of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Layout version of this JSON.
+    pub schema_version: u32,
+    /// What was inspected.
+    pub target: Target,
+    /// When the run started, RFC 3339 in UTC.
+    pub resolved_at: String,
+    /// Whether the run worked without an agent (always, until agents exist).
+    pub mode_no_agent: bool,
+    /// The profile that was used.
+    pub profile: String,
+    /// How long the run took, in milliseconds.
+    pub duration_ms: u64,
+    /// Each collector's section, by collector name.
+    pub sections: BTreeMap<String, serde_json::Value>,
+    /// Each planned collector's outcome and timing.
+    pub collectors: BTreeMap<String, NodeRun>,
+    /// The error of every collector that did not succeed, in plain words.
+    pub errors: BTreeMap<String, String>,
+}
+
+impl Report {
+    /// Whether any collector failed, timed out, crashed or was cancelled.
+    pub fn has_problems(&self) -> bool {
+        self.collectors.values().any(|r| r.outcome.is_problem())
+    }
+}
+
+/// Why a run as a whole failed; the partial report is always inside.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// A critical collector did not succeed.
+    #[error("{headline}: {cause}")]
+    Critical {
+        /// The collector.
+        collector: String,
+        /// e.g. "DNS resolution failed".
+        headline: String,
+        /// Its error.
+        cause: String,
+        /// Everything gathered until then.
+        report: Box<Report>,
+    },
+    /// The global deadline passed.
+    #[error("the global deadline of {timeout_ms} ms passed before the run finished")]
+    Deadline {
+        /// The deadline in milliseconds.
+        timeout_ms: u64,
+        /// Everything gathered until then.
+        report: Box<Report>,
+    },
+}
+
+impl CollectError {
+    /// The partial report.
+    pub fn report(&self) -> &Report {
+        match self {
+            CollectError::Critical { report, .. } | CollectError::Deadline { report, .. } => report,
+        }
+    }
+
+    /// Takes the partial report out.
+    pub fn into_report(self) -> Report {
+        match self {
+            CollectError::Critical { report, .. } | CollectError::Deadline { report, .. } => {
+                *report
+            }
+        }
+    }
+}
