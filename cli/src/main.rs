@@ -1,0 +1,2 @@
+//! The sonde command (being written).
+fn main() {}

@@ -1,0 +1,1 @@
+//! The dns collector (being written).

@@ -1,0 +1,1 @@
+//! The test lab (being written).
