@@ -16,9 +16,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 
 /// Formats a duration the way [`parse`] reads it.
 pub fn format(d: Duration) -> String {
-    if d.subsec_millis() == 0 && d.as_secs() > 0 && d.subsec_nanos() == 0 {
+    if d.as_secs() > 0 && d.subsec_nanos() == 0 {
         format!("{}s", d.as_secs())
-    } else if d.subsec_nanos() % 1_000_000 == 0 {
+    } else if d.subsec_nanos().is_multiple_of(1_000_000) {
         format!("{}ms", d.as_millis())
     } else {
         humantime::format_duration(d).to_string()

@@ -9,8 +9,12 @@
 
 pub mod collector;
 pub mod duration;
+mod engine;
+pub mod plan;
+pub mod profile;
 pub mod registry;
 pub mod report;
+pub mod scheduler;
 mod suggest;
 pub mod target;
 pub mod view;
@@ -19,8 +23,12 @@ pub use collector::{
     Collector, Config, Context, Failure, Origin, RunFlags, Section, Settings, SettingsError, Spec,
     Typed, TypedCollector,
 };
+pub use engine::{run, CollectOptions, Engine};
+pub use plan::{Plan, PlanOptions};
+pub use profile::{Catalog, Profile, ProfileError, ProfileErrors};
 pub use registry::Registry;
 pub use report::{CollectError, Limit, NodeRun, Outcome, Report};
+pub use scheduler::Event;
 pub use target::{Host, Target, TargetError};
 pub use view::{Item, Tone, View};
 

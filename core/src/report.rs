@@ -148,9 +148,13 @@ impl Report {
     }
 }
 
-/// Why a run as a whole failed; the partial report is always inside.
+/// Why a run as a whole failed; the partial report is inside whenever the
+/// run started.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
+    /// The profile is not valid; nothing ran.
+    #[error("{0}")]
+    Profile(crate::profile::ProfileErrors),
     /// A critical collector did not succeed.
     #[error("{headline}: {cause}")]
     Critical {
@@ -174,19 +178,23 @@ pub enum CollectError {
 }
 
 impl CollectError {
-    /// The partial report.
-    pub fn report(&self) -> &Report {
+    /// The partial report, when the run started.
+    pub fn report(&self) -> Option<&Report> {
         match self {
-            CollectError::Critical { report, .. } | CollectError::Deadline { report, .. } => report,
+            CollectError::Critical { report, .. } | CollectError::Deadline { report, .. } => {
+                Some(report)
+            }
+            CollectError::Profile(_) => None,
         }
     }
 
-    /// Takes the partial report out.
-    pub fn into_report(self) -> Report {
+    /// Takes the partial report out, when the run started.
+    pub fn into_report(self) -> Option<Report> {
         match self {
             CollectError::Critical { report, .. } | CollectError::Deadline { report, .. } => {
-                *report
+                Some(*report)
             }
+            CollectError::Profile(_) => None,
         }
     }
 }

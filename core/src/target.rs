@@ -172,7 +172,7 @@ impl Target {
             None => return Err(TargetError::NoHost),
             Some(url::Host::Ipv4(a)) => Host::Ipv4(a),
             Some(url::Host::Ipv6(a)) => Host::Ipv6(a),
-            Some(url::Host::Domain(d)) if d.is_empty() => return Err(TargetError::NoHost),
+            Some(url::Host::Domain("")) => return Err(TargetError::NoHost),
             Some(url::Host::Domain(d)) => parse_host(d)?,
         };
         Ok(Target {

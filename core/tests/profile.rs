@@ -1,0 +1,180 @@
+//! Profile validation: every problem at once, each with file, line and key.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{engine, instant, spec};
+use sonde_core::{Catalog, PlanOptions, Profile};
+
+fn all() -> Vec<std::sync::Arc<dyn sonde_core::Collector>> {
+    vec![
+        instant(spec("dns")),
+        instant(spec("ping").needs(["dns"])),
+        instant(spec("traceroute").needs(["dns"])),
+        instant(spec("ports").needs(["dns"]).on_request()),
+        instant(spec("tls").needs(["ports"]).on_request()),
+    ]
+}
+
+fn problems(text: &str) -> Vec<String> {
+    let e = engine(all(), text);
+    match e.plan("test", &PlanOptions::default(), |_| {}) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn unknown_collector_with_suggestion() {
+    let text = "name = \"test\"\n[collectors.dns]\n[collectors.tracerout]\n";
+    assert_eq!(
+        problems(text),
+        [
+            "built-in profile \"test\":3: collectors.tracerout: unknown collector `tracerout` (did you mean `traceroute`?); known collectors: dns, ping, ports, tls, traceroute"
+        ]
+    );
+}
+
+#[test]
+fn cycle_is_shown_as_a_chain() {
+    let text = r#"
+[collectors.dns]
+[collectors.ping]
+after = ["traceroute"]
+[collectors.traceroute]
+after = ["ping"]
+"#;
+    assert_eq!(
+        problems(text),
+        ["built-in profile \"test\":3: collectors.ping: cycle in the collector graph: ping -> traceroute -> ping"]
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = r#"name = "test"
+timeout = "fast"
+critcal = ["dns"]
+
+[collectors.dns]
+timeout = 5
+bogus = true
+
+[collectors.ping]
+needs = ["dsn"]
+
+[collectors.tls]
+enabled = true
+"#;
+    assert_eq!(
+        problems(text),
+        [
+            "built-in profile \"test\":2: timeout: `fast` is not a duration (expected number at 0); write e.g. \"3s\" or \"500ms\"",
+            "built-in profile \"test\":3: critcal: unknown key (did you mean `critical`?); a profile's keys are name, description, extends, timeout, critical, collectors",
+            "built-in profile \"test\":5: collectors.dns: unknown setting `bogus`",
+            "built-in profile \"test\":6: collectors.dns.timeout: must be a string, not integer",
+            "built-in profile \"test\":10: collectors.ping.needs: unknown collector `dsn` (did you mean `dns`?)",
+            "built-in profile \"test\":12: collectors.tls.needs: it needs `ports`, which is not enabled in this profile; enable `ports` or disable `tls`",
+        ]
+    );
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let got = problems("name = \"test\"\n[collectors.dns\n");
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].starts_with("built-in profile \"test\":2: not valid TOML"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn ports_flag_adds_on_request_collectors() {
+    let e = engine(all(), "[collectors.dns]\n[collectors.ping]\n");
+    let plan = e.plan("test", &PlanOptions::default(), |_| {}).unwrap();
+    let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["dns", "ping"]);
+    let with_ports = PlanOptions {
+        enable_ports: true,
+        ..PlanOptions::default()
+    };
+    let plan = e.plan("test", &with_ports, |_| {}).unwrap();
+    let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["dns", "ping", "ports", "tls"]);
+}
+
+#[test]
+fn extends_merges_base_first_and_names_each_file() {
+    let dir = std::env::temp_dir().join(format!("sonde-profile-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("child.toml"),
+        "name = \"child\"\nextends = \"base\"\n[collectors.ping]\ntimeout = \"2s\"\ncuont = 3\n",
+    )
+    .unwrap();
+    let base = "name = \"base\"\ntimeout = \"9s\"\ncritical = [\"dns\"]\n[collectors.dns]\n[collectors.ping]\ntimeout = \"7s\"\n";
+    let catalog = Catalog::new(vec![("base", base)], Some(dir.clone()));
+    let registry = common::registry(all());
+    let err = Profile::load(&catalog, "child", &registry).unwrap_err();
+    let path = dir.join("child.toml").display().to_string();
+    assert_eq!(err.0.len(), 1);
+    assert_eq!(
+        err.0[0].to_string(),
+        format!("{path}:3: collectors.ping: unknown setting `cuont`")
+    );
+
+    std::fs::write(
+        dir.join("child.toml"),
+        "name = \"child\"\nextends = \"base\"\n[collectors.ping]\ntimeout = \"2s\"\n",
+    )
+    .unwrap();
+    let profile = Profile::load(&catalog, "child", &registry).unwrap();
+    assert_eq!(profile.name, "child");
+    assert_eq!(profile.timeout, Some(Duration::from_secs(9)));
+    assert_eq!(
+        profile.collectors["ping"].timeout,
+        Some(Duration::from_secs(2))
+    );
+    assert_eq!(profile.chain.len(), 2);
+
+    std::fs::write(dir.join("loop.toml"), "extends = \"loop.toml\"\n").unwrap();
+    let err = Profile::load(
+        &catalog,
+        &dir.join("loop.toml").display().to_string(),
+        &registry,
+    )
+    .unwrap_err();
+    assert!(
+        err.0[0]
+            .message
+            .starts_with("profiles extend each other in a loop"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unknown_profile_suggests() {
+    let catalog = Catalog::new(vec![("default", ""), ("quick", "")], None);
+    let err = catalog.find("qiuck", None).unwrap_err();
+    assert_eq!(
+        err,
+        "no profile named `qiuck` (did you mean `quick`?); known profiles: default, quick"
+    );
+}
+
+#[test]
+fn plan_prints_as_text_and_dot() {
+    let e = engine(
+        all(),
+        "[collectors.dns]\n[collectors.ping]\n[collectors.traceroute]\n",
+    );
+    let plan = e.plan("test", &PlanOptions::default(), |_| {}).unwrap();
+    assert_eq!(
+        plan.to_text(),
+        "profile test: 3 collectors, global deadline 15s, worst case 10s\n  dns             5s  starts at once  [critical]\n  ping            5s  needs dns\n  traceroute      5s  needs dns\n"
+    );
+    assert!(plan.to_dot().contains("\"dns\" -> \"ping\";"));
+}
