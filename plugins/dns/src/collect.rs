@@ -1,0 +1,348 @@
+//! What the collector does for one target: local answers first, then the
+//! record types concurrently, then PTR of every address.
+
+use std::net::IpAddr;
+
+use futures_util::future::join_all;
+use sonde_core::{Context, Failure, Host};
+use tokio::time::Instant;
+
+use crate::config::DnsConfig;
+use crate::hosts::{self, Hosts, SpecialName};
+use crate::output::{
+    Address, DnsOutput, LocalAnswer, Lookup, Ptr, Record, RecordType, ResolverInfo,
+    ResolverSource, Source, Status,
+};
+use crate::resolver::{reverse_name, Resolver};
+
+/// Runs the collector, giving up at once when the run is cancelled.
+pub(crate) async fn run(config: &DnsConfig, ctx: &Context) -> Result<DnsOutput, Failure> {
+    tokio::select! {
+        biased;
+        _ = ctx.cancelled() => Err(Failure::failed("cancelled before DNS answered")),
+        out = gather(config, ctx) => out,
+    }
+}
+
+async fn gather(config: &DnsConfig, ctx: &Context) -> Result<DnsOutput, Failure> {
+    let started = Instant::now();
+    let mut warnings = Vec::new();
+    let hosts = if config.use_hosts {
+        Hosts::read(&config.hosts_file).unwrap_or_else(|e| {
+            warnings.push(format!(
+                "hosts file {} could not be read ({e}); only DNS was used",
+                config.hosts_file.display()
+            ));
+            Hosts::default()
+        })
+    } else {
+        Hosts::default()
+    };
+    let hosts_file = config
+        .use_hosts
+        .then(|| config.hosts_file.display().to_string());
+    let resolver = Resolver::from_config(config);
+    let info = match &resolver {
+        Ok(r) => r.info(hosts_file.clone()),
+        Err(_) => ResolverInfo {
+            source: ResolverSource::System,
+            nameservers: Vec::new(),
+            query_timeout_ms: config.query_timeout.as_millis() as u64,
+            attempts: config.attempts,
+            hosts_file,
+        },
+    };
+    let mut out = DnsOutput {
+        query: ctx.target().host.to_string(),
+        is_address: ctx.target().ip().is_some(),
+        resolver: info,
+        local: None,
+        addresses: Vec::new(),
+        cname_chain: Vec::new(),
+        lookups: Default::default(),
+        ptr: Vec::new(),
+        warnings,
+        elapsed_ms: 0,
+    };
+    let deadline = ctx.deadline();
+    match &ctx.target().host {
+        Host::Name(name) => {
+            if let Some(answer) = local_answer(name, &hosts, config)? {
+                out.addresses = answer.0;
+                out.local = Some(answer.1);
+            } else {
+                let resolver = resolver.as_ref().map_err(Failure::failed)?;
+                resolve_name(resolver, name, config, deadline, &mut out).await?;
+            }
+        }
+        host => {
+            if let Some(ip) = host.ip() {
+                out.addresses.push(Address {
+                    ip,
+                    source: Source::Literal,
+                });
+            }
+        }
+    }
+    if config.ptr {
+        // A name answered locally never leads to a query, not even PTR.
+        let offline = out.local.is_some();
+        out.ptr = reverse_all(&out.addresses, &hosts, resolver.as_ref().ok(), offline, deadline).await;
+    }
+    warn_about(&mut out);
+    out.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(out)
+}
+
+/// Answers from the hosts file and special-use names; fails at once for
+/// names that must never be asked.
+fn local_answer(
+    name: &str,
+    hosts: &Hosts,
+    config: &DnsConfig,
+) -> Result<Option<(Vec<Address>, LocalAnswer)>, Failure> {
+    let special = SpecialName::of(name);
+    if let Some(kind @ (SpecialName::Invalid | SpecialName::Onion)) = special {
+        return Err(Failure::Failed(format!(
+            "no address for {name}: {}; no query was sent",
+            kind.reason()
+        )));
+    }
+    let from_hosts = hosts.addresses(name);
+    if !from_hosts.is_empty() {
+        let addresses = from_hosts
+            .into_iter()
+            .map(|ip| Address {
+                ip,
+                source: Source::Hosts,
+            })
+            .collect();
+        let reason = format!(
+            "{name} is in {}; answered from it as the system resolver does, other record types not queried",
+            config.hosts_file.display()
+        );
+        return Ok(Some((
+            addresses,
+            LocalAnswer {
+                source: Source::Hosts,
+                reason,
+            },
+        )));
+    }
+    if special == Some(SpecialName::Localhost) {
+        let addresses = hosts::LOOPBACK
+            .into_iter()
+            .map(|ip| Address {
+                ip,
+                source: Source::SpecialUse,
+            })
+            .collect();
+        let reason = format!(
+            "{}; answered locally, other record types not queried",
+            SpecialName::Localhost.reason()
+        );
+        return Ok(Some((
+            addresses,
+            LocalAnswer {
+                source: Source::SpecialUse,
+                reason,
+            },
+        )));
+    }
+    Ok(None)
+}
+
+/// Asks every configured record type at once and fills `out`.
+async fn resolve_name(
+    resolver: &Resolver,
+    name: &str,
+    config: &DnsConfig,
+    deadline: Instant,
+    out: &mut DnsOutput,
+) -> Result<(), Failure> {
+    let mut types = config.record_types.clone();
+    types.sort();
+    types.dedup();
+    let queries = types.iter().map(|&t| async move {
+        match t {
+            RecordType::A | RecordType::Aaaa => resolver.lookup_addresses(name, t, deadline).await,
+            _ => resolver.lookup_until(name, t, deadline).await,
+        }
+    });
+    let results = join_all(queries).await;
+    for (lookup, chain) in results {
+        let t = lookup.record_type;
+        if matches!(t, RecordType::A | RecordType::Aaaa) && out.cname_chain.is_empty() {
+            out.cname_chain = chain;
+        }
+        out.lookups.insert(t, lookup);
+    }
+    for t in [RecordType::A, RecordType::Aaaa] {
+        let Some(lookup) = out.lookups.get(&t) else { continue };
+        for value in lookup.values() {
+            if let Ok(ip) = value.parse::<IpAddr>() {
+                if !out.addresses.iter().any(|a| a.ip == ip) {
+                    out.addresses.push(Address {
+                        ip,
+                        source: Source::Dns,
+                    });
+                }
+            }
+        }
+    }
+    if out.addresses.is_empty() {
+        return Err(Failure::Failed(no_address_cause(name, out)));
+    }
+    Ok(())
+}
+
+/// "no A or AAAA record for NAME (NXDOMAIN from 192.0.2.53:53)".
+fn no_address_cause(name: &str, out: &DnsOutput) -> String {
+    let asked: Vec<&Lookup> = [RecordType::A, RecordType::Aaaa]
+        .iter()
+        .filter_map(|t| out.lookups.get(t))
+        .collect();
+    let types = asked
+        .iter()
+        .map(|l| l.record_type.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let descriptions: Vec<String> = asked.iter().map(|l| describe(l)).collect();
+    let mut why = if descriptions.windows(2).all(|w| w[0] == w[1]) {
+        descriptions.first().cloned().unwrap_or_default()
+    } else {
+        asked
+            .iter()
+            .zip(&descriptions)
+            .map(|(l, d)| format!("{}: {d}", l.record_type))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if let Some(last) = out.cname_chain.last() {
+        why = format!("alias of {}; {why}", last.target);
+    }
+    format!("no {types} record for {name} ({why})")
+}
+
+/// A lookup's outcome in a few words: "NXDOMAIN from 192.0.2.53:53".
+pub(crate) fn describe(lookup: &Lookup) -> String {
+    let server = lookup
+        .server
+        .map(|s| format!(" from {s}"))
+        .unwrap_or_default();
+    let mut text = match (lookup.status, &lookup.detail) {
+        (Status::Timeout, Some(d)) => format!("timeout: {d}"),
+        (Status::Error, Some(d)) => format!("error{server}: {d}"),
+        (status, _) => format!("{status}{server}"),
+    };
+    if !lookup.failed_servers.is_empty() {
+        let n = lookup.failed_servers.len();
+        text.push_str(&format!(
+            ", after {n} other server{} failed",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    text
+}
+
+/// PTR of every address: from the hosts file or the loopback rule when
+/// they know it, otherwise from DNS, all at once.
+async fn reverse_all(
+    addresses: &[Address],
+    hosts: &Hosts,
+    resolver: Option<&Resolver>,
+    offline: bool,
+    deadline: Instant,
+) -> Vec<Ptr> {
+    let jobs = addresses.iter().map(|addr| async move {
+        let ip = addr.ip;
+        let arpa = reverse_name(ip);
+        let local = |source: Source, names: Vec<String>| Ptr {
+            ip,
+            source,
+            lookup: local_lookup(&arpa, names),
+        };
+        let names = hosts.names(ip);
+        if !names.is_empty() {
+            return local(Source::Hosts, names);
+        }
+        if hosts::is_local_reverse(ip) {
+            return local(Source::SpecialUse, vec!["localhost".to_string()]);
+        }
+        match resolver {
+            Some(resolver) if !offline => Ptr {
+                ip,
+                source: Source::Dns,
+                lookup: resolver
+                    .lookup_until(&arpa, RecordType::Ptr, deadline)
+                    .await
+                    .0,
+            },
+            _ => Ptr {
+                ip,
+                source: Source::Hosts,
+                lookup: Lookup {
+                    status: Status::NoData,
+                    detail: Some("not in the hosts file; not asked, the name was answered locally".into()),
+                    ..local_lookup(&arpa, Vec::new())
+                },
+            },
+        }
+    });
+    join_all(jobs).await
+}
+
+fn local_lookup(arpa: &str, names: Vec<String>) -> Lookup {
+    Lookup {
+        name: arpa.to_string(),
+        record_type: RecordType::Ptr,
+        status: if names.is_empty() {
+            Status::NoData
+        } else {
+            Status::Answered
+        },
+        records: names
+            .into_iter()
+            .map(|value| Record {
+                name: arpa.to_string(),
+                ttl: None,
+                value,
+            })
+            .collect(),
+        server: None,
+        transport: None,
+        authoritative: false,
+        elapsed_ms: 0,
+        detail: None,
+        failed_servers: Vec::new(),
+    }
+}
+
+/// Adds a warning for every query that a server failed.
+fn warn_about(out: &mut DnsOutput) {
+    let lookups = out
+        .lookups
+        .values()
+        .map(|l| (l.record_type.to_string(), l))
+        .chain(out.ptr.iter().map(|p| (format!("PTR {}", p.ip), &p.lookup)));
+    let mut warnings = Vec::new();
+    for (what, lookup) in lookups {
+        if !lookup.status.is_definite() {
+            warnings.push(format!("{what}: {}", describe(lookup)));
+        } else {
+            for failed in &lookup.failed_servers {
+                warnings.push(format!(
+                    "{what}: {} failed ({}{}); answered by the next server",
+                    failed.server,
+                    failed.status,
+                    failed
+                        .detail
+                        .as_ref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+    }
+    out.warnings.extend(warnings);
+}

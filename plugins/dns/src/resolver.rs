@@ -1,0 +1,488 @@
+//! Asking DNS servers, one query at a time, with no cache.
+//!
+//! Built on hickory-net's low-level clients (`UdpClientStream` and
+//! `TcpClientStream` behind a `DnsExchange`) rather than hickory-resolver's
+//! `Resolver`: the high-level resolver caches, retries across servers on
+//! its own, turns NXDOMAIN and NODATA into errors and hides which server
+//! replied. A diagnostic needs the opposite: every reply's server, response
+//! code, AA bit and transport, and a fresh question every time. So each
+//! query goes over UDP (hickory checks the source address, port, ID and
+//! question of the reply), is retried over TCP when the reply is truncated,
+//! and moves on to the next server only when a server gives no definite
+//! answer (SERVFAIL, REFUSED, timeout, error), as the C library does.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::tcp::TcpClientStream;
+use hickory_resolver::net::udp::UdpClientStream;
+use hickory_resolver::net::xfer::DnsHandle;
+use hickory_resolver::net::NetError;
+use hickory_resolver::proto::op::{DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode};
+use hickory_resolver::proto::rr::{Name, RData, RecordType as WireType};
+use tokio::time::Instant;
+
+use crate::config::DnsConfig;
+use crate::output::{
+    CnameLink, Lookup, Record, RecordType, ResolverInfo, ResolverSource, ServerAttempt, Status,
+    Transport,
+};
+
+/// Longest CNAME chain followed, as most resolvers do.
+const MAX_CHAIN: usize = 8;
+
+/// Why a resolver could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolverError {
+    /// The system configuration could not be read.
+    #[error("cannot use the system resolver: /etc/resolv.conf: {0}")]
+    System(String),
+    /// The settings name a bad server.
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// A set of servers and how patiently to ask them. Cheap to clone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolver {
+    nameservers: Vec<SocketAddr>,
+    source: ResolverSource,
+    query_timeout: Duration,
+    attempts: u8,
+}
+
+impl Resolver {
+    /// Asks these servers, 2 s per query and server, 2 UDP sends.
+    pub fn new(nameservers: Vec<SocketAddr>) -> Self {
+        Resolver {
+            nameservers,
+            source: ResolverSource::Configured,
+            query_timeout: Duration::from_secs(2),
+            attempts: 2,
+        }
+    }
+
+    /// Asks the servers of `/etc/resolv.conf`.
+    pub fn system() -> Result<Self, ResolverError> {
+        let (config, _) = hickory_resolver::system_conf::read_system_conf()
+            .map_err(|e| ResolverError::System(e.to_string()))?;
+        let mut servers: Vec<SocketAddr> = Vec::new();
+        for ns in config.name_servers() {
+            let port = ns.connections.first().map(|c| c.port).unwrap_or(53);
+            let addr = SocketAddr::new(ns.ip, port);
+            if !servers.contains(&addr) {
+                servers.push(addr);
+            }
+        }
+        if servers.is_empty() {
+            return Err(ResolverError::System("no nameserver line".into()));
+        }
+        Ok(Resolver {
+            source: ResolverSource::System,
+            ..Resolver::new(servers)
+        })
+    }
+
+    /// The resolver the dns collector's settings describe.
+    pub fn from_config(config: &DnsConfig) -> Result<Self, ResolverError> {
+        let servers = config.nameserver_addrs().map_err(ResolverError::Settings)?;
+        let resolver = if servers.is_empty() {
+            Resolver::system()?
+        } else {
+            Resolver::new(servers)
+        };
+        Ok(resolver
+            .with_query_timeout(config.query_timeout)
+            .with_attempts(config.attempts))
+    }
+
+    /// The resolver a dns section was gathered with, so that later
+    /// collectors ask the same servers the same way.
+    pub fn from_info(info: &ResolverInfo) -> Self {
+        Resolver {
+            nameservers: info.nameservers.clone(),
+            source: info.source,
+            query_timeout: Duration::from_millis(info.query_timeout_ms.max(1)),
+            attempts: info.attempts.max(1),
+        }
+    }
+
+    /// Sets how long one server gets for one query.
+    pub fn with_query_timeout(mut self, timeout: Duration) -> Self {
+        self.query_timeout = timeout;
+        self
+    }
+
+    /// Sets how many UDP sends one server gets for one query (at least 1).
+    pub fn with_attempts(mut self, attempts: u8) -> Self {
+        self.attempts = attempts.max(1);
+        self
+    }
+
+    /// The servers, in the order they are tried.
+    pub fn nameservers(&self) -> &[SocketAddr] {
+        &self.nameservers
+    }
+
+    /// The settings, as the report shows them.
+    pub fn info(&self, hosts_file: Option<String>) -> ResolverInfo {
+        ResolverInfo {
+            source: self.source,
+            nameservers: self.nameservers.clone(),
+            query_timeout_ms: self.query_timeout.as_millis() as u64,
+            attempts: self.attempts,
+            hosts_file,
+        }
+    }
+
+    /// Asks for one type of one name, giving each server the per-query
+    /// timeout. For A and AAAA the CNAME records leading to the answer are
+    /// returned too.
+    pub async fn lookup(&self, name: &str, record_type: RecordType) -> Lookup {
+        let budget = self.query_timeout * (self.nameservers.len().max(1) as u32);
+        self.lookup_until(name, record_type, Instant::now() + budget)
+            .await
+            .0
+    }
+
+    /// Like [`lookup`](Self::lookup) but never past `deadline`; also hands
+    /// back the CNAME links found in the answers (owner first).
+    pub async fn lookup_until(
+        &self,
+        name: &str,
+        record_type: RecordType,
+        deadline: Instant,
+    ) -> (Lookup, Vec<CnameLink>) {
+        let started = Instant::now();
+        let mut lookup = Lookup {
+            name: name.to_string(),
+            record_type,
+            status: Status::Error,
+            records: Vec::new(),
+            server: None,
+            transport: None,
+            authoritative: false,
+            elapsed_ms: 0,
+            detail: None,
+            failed_servers: Vec::new(),
+        };
+        let qname = match to_fqdn(name) {
+            Ok(n) => n,
+            Err(why) => {
+                lookup.detail = Some(why);
+                return (lookup, Vec::new());
+            }
+        };
+        if self.nameservers.is_empty() {
+            lookup.detail = Some("no nameserver to ask".into());
+            return (lookup, Vec::new());
+        }
+        let mut links = Vec::new();
+        for (i, &server) in self.nameservers.iter().enumerate() {
+            let server_deadline = deadline.min(Instant::now() + self.query_timeout);
+            let reply = self.ask(server, &qname, record_type, server_deadline).await;
+            let (status, detail) = match reply {
+                Reply::Response(response, transport) => {
+                    let (status, records, found_links, detail) =
+                        interpret(&response, name, record_type);
+                    lookup.records = records;
+                    lookup.transport = Some(transport);
+                    lookup.authoritative = response.metadata.authoritative;
+                    links = found_links;
+                    (status, detail)
+                }
+                Reply::Timeout(detail) => (Status::Timeout, Some(detail)),
+                Reply::Error(detail) => (Status::Error, Some(detail)),
+            };
+            lookup.server = Some(server);
+            lookup.status = status;
+            lookup.detail = detail;
+            let last = i + 1 == self.nameservers.len();
+            if status.is_definite() || last || Instant::now() >= deadline {
+                break;
+            }
+            lookup.failed_servers.push(ServerAttempt {
+                server,
+                status,
+                detail: lookup.detail.take(),
+            });
+            lookup.records.clear();
+            lookup.transport = None;
+            lookup.authoritative = false;
+        }
+        lookup.elapsed_ms = started.elapsed().as_millis() as u64;
+        (lookup, links)
+    }
+
+    /// A or AAAA of `name`, following CNAMEs the server did not follow
+    /// itself, up to [`MAX_CHAIN`] links.
+    pub async fn lookup_addresses(
+        &self,
+        name: &str,
+        record_type: RecordType,
+        deadline: Instant,
+    ) -> (Lookup, Vec<CnameLink>) {
+        let started = Instant::now();
+        let (mut lookup, mut chain) = self.lookup_until(name, record_type, deadline).await;
+        while lookup.status == Status::NoData && lookup.records.is_empty() {
+            let Some(next) = chain.last().map(|l| l.target.clone()) else {
+                break;
+            };
+            if chain.len() >= MAX_CHAIN {
+                lookup.status = Status::Error;
+                lookup.detail = Some(format!("CNAME chain longer than {MAX_CHAIN} links"));
+                break;
+            }
+            let (next_lookup, links) = self.lookup_until(&next, record_type, deadline).await;
+            let looped = links
+                .iter()
+                .any(|l| chain.iter().any(|c| c.name == l.name));
+            chain.extend(links);
+            lookup = Lookup {
+                name: name.to_string(),
+                ..next_lookup
+            };
+            if looped {
+                lookup.status = Status::Error;
+                lookup.detail = Some("CNAME loop".into());
+                break;
+            }
+        }
+        lookup.elapsed_ms = started.elapsed().as_millis() as u64;
+        (lookup, chain)
+    }
+
+    /// One query to one server: UDP, then TCP if the reply is truncated.
+    async fn ask(
+        &self,
+        server: SocketAddr,
+        qname: &Name,
+        record_type: RecordType,
+        deadline: Instant,
+    ) -> Reply {
+        let budget = deadline.saturating_duration_since(Instant::now());
+        if budget.is_zero() {
+            return Reply::Timeout("no time left to ask".into());
+        }
+        // Dropping the provider aborts the exchange's background task.
+        let provider = TokioRuntimeProvider::new();
+        let work = async {
+            let mut options = DnsRequestOptions::default();
+            options.recursion_desired = true;
+            options.retry_interval = budget / u32::from(self.attempts.max(1));
+            let query = Query::query(qname.clone(), wire_type(record_type));
+            let udp = UdpClientStream::builder(server, provider.clone())
+                .with_timeout(Some(budget))
+                .with_max_retries(self.attempts)
+                .exchange();
+            let request = DnsRequest::from_query(query.clone(), options.clone());
+            let response = first(udp.send(request)).await?;
+            if !response.metadata.truncation {
+                return Ok((response, Transport::Udp));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let tcp =
+                TcpClientStream::exchange(server, None, left, None, provider.clone()).await?;
+            let response = first(tcp.send(DnsRequest::from_query(query, options))).await?;
+            Ok::<_, NetError>((response, Transport::Tcp))
+        };
+        match tokio::time::timeout_at(deadline, work).await {
+            Err(_) => Reply::Timeout(format!(
+                "no reply from {server} within {}",
+                sonde_core::duration::format(budget)
+            )),
+            Ok(Ok((response, transport))) => Reply::Response(Box::new(response), transport),
+            Ok(Err(e)) if is_timeout(&e) => Reply::Timeout(format!(
+                "no reply from {server} within {}",
+                sonde_core::duration::format(budget)
+            )),
+            Ok(Err(e)) => Reply::Error(e.to_string()),
+        }
+    }
+}
+
+/// What one server did with one query.
+enum Reply {
+    Response(Box<DnsResponse>, Transport),
+    Timeout(String),
+    Error(String),
+}
+
+async fn first<S>(mut stream: S) -> Result<DnsResponse, NetError>
+where
+    S: futures_util::Stream<Item = Result<DnsResponse, NetError>> + Unpin,
+{
+    stream
+        .next()
+        .await
+        .unwrap_or_else(|| Err(NetError::from("the exchange closed without a reply")))
+}
+
+fn is_timeout(e: &NetError) -> bool {
+    match e {
+        NetError::Timeout => true,
+        NetError::Io(io) => io.kind() == std::io::ErrorKind::TimedOut,
+        _ => false,
+    }
+}
+
+/// Turns a reply into a status, the records of the asked type and the
+/// CNAME links leading to them.
+fn interpret(
+    response: &DnsResponse,
+    qname: &str,
+    record_type: RecordType,
+) -> (Status, Vec<Record>, Vec<CnameLink>, Option<String>) {
+    let code = response.metadata.response_code;
+    let mut links: Vec<CnameLink> = Vec::new();
+    let mut owner = qname.to_ascii_lowercase();
+    if record_type != RecordType::Cname {
+        // Follow the chain through the answer section, refusing loops.
+        while links.len() < MAX_CHAIN {
+            let next = response.answers.iter().find_map(|r| match &r.data {
+                RData::CNAME(target) if name_text(&r.name) == owner => {
+                    Some((name_text(&target.0), r.ttl))
+                }
+                _ => None,
+            });
+            let Some((target, ttl)) = next else { break };
+            if target == qname || links.iter().any(|l| l.name == target) {
+                break;
+            }
+            links.push(CnameLink {
+                name: owner.clone(),
+                target: target.clone(),
+                ttl,
+            });
+            owner = target;
+        }
+    }
+    let records: Vec<Record> = response
+        .answers
+        .iter()
+        .filter(|r| name_text(&r.name) == owner)
+        .filter_map(|r| {
+            record_value(&r.data, record_type).map(|value| Record {
+                name: name_text(&r.name),
+                ttl: Some(r.ttl),
+                value,
+            })
+        })
+        .collect();
+    let (status, detail) = match code {
+        ResponseCode::NoError if records.is_empty() => (Status::NoData, None),
+        ResponseCode::NoError => (Status::Answered, None),
+        ResponseCode::NXDomain => (Status::NxDomain, None),
+        ResponseCode::ServFail => (Status::ServFail, None),
+        ResponseCode::Refused => (Status::Refused, None),
+        other => (
+            Status::Error,
+            Some(format!("response code {}", other.to_str())),
+        ),
+    };
+    (status, records, links, detail)
+}
+
+/// A record's value in presentation form, when it is of the asked type.
+fn record_value(data: &RData, record_type: RecordType) -> Option<String> {
+    let text = match (data, record_type) {
+        (RData::A(a), RecordType::A) => a.0.to_string(),
+        (RData::AAAA(a), RecordType::Aaaa) => a.0.to_string(),
+        (RData::CNAME(n), RecordType::Cname) => name_text(&n.0),
+        (RData::NS(n), RecordType::Ns) => name_text(&n.0),
+        (RData::PTR(n), RecordType::Ptr) => name_text(&n.0),
+        (RData::MX(mx), RecordType::Mx) => format!("{} {}", mx.preference, name_text(&mx.exchange)),
+        (RData::SOA(soa), RecordType::Soa) => format!(
+            "{} {} {} {} {} {} {}",
+            name_text(&soa.mname),
+            name_text(&soa.rname),
+            soa.serial,
+            soa.refresh,
+            soa.retry,
+            soa.expire,
+            soa.minimum
+        ),
+        (RData::TXT(txt), RecordType::Txt) => txt
+            .txt_data
+            .iter()
+            .map(|part| String::from_utf8_lossy(part).into_owned())
+            .collect::<String>(),
+        (RData::CAA(caa), RecordType::Caa) => caa.to_string(),
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// A name as people write it: ASCII, lower case, no final dot.
+fn name_text(name: &Name) -> String {
+    let text = name.to_ascii().to_ascii_lowercase();
+    match text.trim_end_matches('.') {
+        "" => ".".to_string(),
+        trimmed => trimmed.to_string(),
+    }
+}
+
+/// An absolute name: no search list is applied, the target is taken as
+/// written.
+fn to_fqdn(name: &str) -> Result<Name, String> {
+    let mut parsed =
+        Name::from_ascii(name).map_err(|e| format!("`{name}` is not a DNS name: {e}"))?;
+    parsed.set_fqdn(true);
+    Ok(parsed)
+}
+
+fn wire_type(record_type: RecordType) -> WireType {
+    match record_type {
+        RecordType::A => WireType::A,
+        RecordType::Aaaa => WireType::AAAA,
+        RecordType::Cname => WireType::CNAME,
+        RecordType::Mx => WireType::MX,
+        RecordType::Ns => WireType::NS,
+        RecordType::Soa => WireType::SOA,
+        RecordType::Txt => WireType::TXT,
+        RecordType::Caa => WireType::CAA,
+        RecordType::Ptr => WireType::PTR,
+    }
+}
+
+/// The reverse (`in-addr.arpa` / `ip6.arpa`) name of an address.
+pub fn reverse_name(ip: std::net::IpAddr) -> String {
+    name_text(&Name::from(ip))
+}
+
+/// Why [`lookup_txt`] found nothing usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("TXT lookup of {name} failed: {status}{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+pub struct LookupError {
+    /// The name asked.
+    pub name: String,
+    /// How it ended: SERVFAIL, REFUSED, timeout or error.
+    pub status: Status,
+    /// More words, when there are.
+    pub detail: Option<String>,
+}
+
+/// The TXT strings of `name` (each record's strings joined), asked through
+/// `resolver` with no cache. A name without TXT records, or that does not
+/// exist, gives an empty list; only a server failure is an error.
+///
+/// ```no_run
+/// # async fn f(dns: &sonde_dns::DnsOutput) {
+/// let resolver = sonde_dns::Resolver::from_info(&dns.resolver);
+/// let texts = sonde_dns::lookup_txt(&resolver, "origin.example.test").await;
+/// # }
+/// ```
+pub async fn lookup_txt(resolver: &Resolver, name: &str) -> Result<Vec<String>, LookupError> {
+    let lookup = resolver.lookup(name, RecordType::Txt).await;
+    if lookup.status.is_definite() {
+        Ok(lookup.records.into_iter().map(|r| r.value).collect())
+    } else {
+        Err(LookupError {
+            name: name.to_string(),
+            status: lookup.status,
+            detail: lookup.detail,
+        })
+    }
+}
