@@ -1,1 +1,66 @@
-//! The test lab (being written).
+//! The test lab: real hosts in network namespaces, routers between them, and real servers on
+//! them, for sonde's end-to-end tests and benchmarks.
+//!
+//! ```no_run
+//! use sonde_lab::{Lab, Role, zone};
+//!
+//! # fn main() -> Result<(), sonde_lab::LabError> {
+//! let lab = Lab::start()?;
+//! let out = lab.exec(Role::Client, "sonde", &[zone::TARGET_NAME]).unwrap();
+//! assert!(String::from_utf8_lossy(&out.stdout).contains(&lab.address(Role::Target).to_string()));
+//! # Ok(()) }
+//! ```
+//!
+//! - [`topology`]: the hosts, links and addresses, as data ([`topology::addr`] has the
+//!   addresses as constants).
+//! - [`zone`]: what the DNS server serves, as data (names, records, special behaviours).
+//! - [`Lab`]: builds a topology in namespaces, runs the servers, tears it all down on drop.
+//! - [`dns`]: the authoritative server, and a small client to query it in tests.
+//! - [`netns`]: entering namespaces, cleaning up after crashed runs.
+//!
+//! Traffic never leaves the lab: addresses come from documentation ranges, nothing in the root
+//! namespace is touched, and every lab namespace has a resolv.conf naming the lab's DNS server.
+
+pub mod dns;
+mod error;
+mod lab;
+pub mod netns;
+mod server;
+pub mod topology;
+pub mod zone;
+
+pub use error::LabError;
+pub use lab::{Lab, LabBuilder};
+pub use netns::check_available;
+pub use topology::{addr, Role, Topology};
+pub use zone::Zone;
+
+/// Prints the line a skipped lab test leaves on stderr, naming the test (the current thread's
+/// name under the test harness) and the reason.
+pub fn report_skip(reason: &LabError) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("<unnamed test>");
+    let reason = match reason {
+        LabError::Unavailable(why) => why.clone(),
+        other => other.to_string(),
+    };
+    eprintln!("SKIPPED (needs root and network namespaces): {test}: {reason}");
+}
+
+/// In a test: returns early, with a visible `SKIPPED (needs root and network namespaces): ...`
+/// line on stderr, unless this process can build a lab.
+///
+/// `require_root_or_skip!()` returns `()`; `require_root_or_skip!(value)` returns `value`, for
+/// tests that return a `Result`.
+#[macro_export]
+macro_rules! require_root_or_skip {
+    () => {
+        $crate::require_root_or_skip!(())
+    };
+    ($skipped:expr) => {
+        if let Err(reason) = $crate::check_available() {
+            $crate::report_skip(&reason);
+            return $skipped;
+        }
+    };
+}

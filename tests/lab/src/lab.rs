@@ -1,0 +1,350 @@
+//! [`Lab`]: one running instance of the lab, built from a [`Topology`] and torn down on drop.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::server::ServerHandle;
+use crate::topology::{Role, Topology};
+use crate::zone::{Zone, ZoneOptions};
+use crate::{dns, netns, LabError};
+
+/// Counts the labs this process has built, to give each a unique namespace prefix.
+static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Sysctls every lab namespace gets. DAD is off so addresses are usable at once; ICMP errors
+/// are not rate limited so traceroute through the routers sees every hop.
+const HOST_SYSCTLS: [(&str, &str); 4] = [
+    ("net/ipv6/conf/all/accept_dad", "0"),
+    ("net/ipv6/conf/default/accept_dad", "0"),
+    ("net/ipv4/icmp_ratelimit", "0"),
+    ("net/ipv6/icmp/ratelimit", "0"),
+];
+/// Sysctls routers get on top of [`HOST_SYSCTLS`].
+const ROUTER_SYSCTLS: [(&str, &str); 2] = [
+    ("net/ipv4/ip_forward", "1"),
+    ("net/ipv6/conf/all/forwarding", "1"),
+];
+
+/// Settings of a lab before it is built. [`Lab::start`] uses the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct LabBuilder {
+    zone: ZoneOptions,
+}
+
+impl LabBuilder {
+    /// How long the DNS server takes to answer [`crate::zone::SLOW_NAME`] (default 2 s).
+    pub fn slow_delay(mut self, delay: Duration) -> Self {
+        self.zone.slow_delay = delay;
+        self
+    }
+
+    /// Builds the lab: namespaces, links, addresses, routes, resolv.conf, servers. Labs a
+    /// crashed earlier run left behind are deleted first.
+    pub fn start(self) -> Result<Lab, LabError> {
+        let started = Instant::now();
+        netns::check_available()?;
+        // A lab that cannot clean an old one can still be built beside it.
+        let _ = netns::clean_stale();
+        let topology = Topology::standard();
+        let prefix = netns::lab_prefix(
+            std::process::id(),
+            LAB_COUNTER.fetch_add(1, Ordering::Relaxed),
+        );
+        let namespaces: BTreeMap<Role, String> = topology
+            .roles()
+            .into_iter()
+            .map(|role| (role, format!("{prefix}{}", role.name())))
+            .collect();
+        let zone = Arc::new(Zone::for_topology(&topology, self.zone));
+        // From here on, Drop undoes whatever part was built.
+        let mut lab = Lab {
+            prefix,
+            topology,
+            zone,
+            namespaces,
+            servers: Vec::new(),
+            build_time: Duration::ZERO,
+        };
+        lab.build()?;
+        lab.build_time = started.elapsed();
+        Ok(lab)
+    }
+}
+
+/// A running lab: hosts in network namespaces, routers between them, servers on them.
+///
+/// Everything is removed when the lab is dropped: servers stopped, namespaces deleted, their
+/// /etc/netns folders removed. Labs are independent: tests may build several at once.
+#[derive(Debug)]
+pub struct Lab {
+    prefix: String,
+    topology: Topology,
+    zone: Arc<Zone>,
+    namespaces: BTreeMap<Role, String>,
+    servers: Vec<ServerHandle>,
+    build_time: Duration,
+}
+
+impl Lab {
+    /// Builds a lab with the default settings. Fails with [`LabError::Unavailable`] when not
+    /// root or without network namespaces.
+    pub fn start() -> Result<Lab, LabError> {
+        LabBuilder::default().start()
+    }
+
+    /// Settings for a lab to build.
+    pub fn builder() -> LabBuilder {
+        LabBuilder::default()
+    }
+
+    fn build(&mut self) -> Result<(), LabError> {
+        let names: Vec<String> = self.namespaces.values().cloned().collect();
+        netns::add_all(&names)?;
+        self.set_sysctls()?;
+        netns::ip_batch(None, &self.link_script())?;
+        self.in_each_namespace(|lab, role| lab.address_script(role))?;
+        self.in_each_namespace(|lab, role| lab.route_script(role))?;
+        self.write_resolv_conf()?;
+        let dns_addrs = self.addresses(Role::Dns);
+        let server = dns::server::start(self.namespace(Role::Dns), self.zone.clone(), dns_addrs)?;
+        self.servers.push(server);
+        Ok(())
+    }
+
+    fn set_sysctls(&self) -> Result<(), LabError> {
+        std::thread::scope(|scope| {
+            let jobs: Vec<_> = self
+                .namespaces
+                .iter()
+                .map(|(role, ns)| {
+                    let mut sysctls = HOST_SYSCTLS.to_vec();
+                    if role.is_router() {
+                        sysctls.extend(ROUTER_SYSCTLS);
+                    }
+                    scope.spawn(move || netns::set_sysctls(ns, sysctls))
+                })
+                .collect();
+            jobs.into_iter()
+                .map(|job| job.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    }
+
+    /// Runs one `ip -n NS -batch` per namespace, all at once, with the script `script` gives.
+    fn in_each_namespace(
+        &self,
+        script: impl Fn(&Lab, Role) -> String + Sync,
+    ) -> Result<(), LabError> {
+        std::thread::scope(|scope| {
+            let jobs: Vec<_> = self
+                .namespaces
+                .iter()
+                .map(|(role, ns)| {
+                    let text = script(self, *role);
+                    scope.spawn(move || netns::ip_batch(Some(ns), &text))
+                })
+                .collect();
+            jobs.into_iter()
+                .map(|job| job.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    }
+
+    /// The veth pairs, created straight into their namespaces (never in the root namespace).
+    fn link_script(&self) -> String {
+        let mut script = String::new();
+        for link in &self.topology.links {
+            let [a, b] = link.ends;
+            let _ = writeln!(
+                script,
+                "link add {} netns {} type veth peer name {} netns {}",
+                interface_to(b.role),
+                self.namespace(a.role),
+                interface_to(a.role),
+                self.namespace(b.role),
+            );
+        }
+        script
+    }
+
+    fn address_script(&self, role: Role) -> String {
+        let mut script = String::from("link set lo up\n");
+        for link in self.topology.links_of(role) {
+            let end = link.end(role).expect("own link");
+            let peer = link.peer_of(role).expect("own link");
+            let dev = interface_to(peer.role);
+            let _ = writeln!(script, "link set {dev} up");
+            let _ = writeln!(
+                script,
+                "addr add {}/{} dev {dev}",
+                end.v4, link.v4_prefix_len
+            );
+            let _ = writeln!(
+                script,
+                "addr add {}/{} dev {dev} nodad",
+                end.v6, link.v6_prefix_len
+            );
+        }
+        script
+    }
+
+    fn route_script(&self, role: Role) -> String {
+        let mut script = String::new();
+        for route in self.topology.routes(role) {
+            let (dest, len) = route.destination;
+            let _ = writeln!(script, "route add {dest}/{len} via {}", route.via);
+        }
+        script
+    }
+
+    /// Every lab namespace resolves through the lab's DNS server, so `ip netns exec` of any
+    /// tool never asks the machine's resolver.
+    fn write_resolv_conf(&self) -> Result<(), LabError> {
+        let mut text = String::from("# written by sonde-lab\n");
+        for ip in self.addresses(Role::Dns) {
+            let _ = writeln!(text, "nameserver {ip}");
+        }
+        text.push_str("options timeout:1 attempts:2\n");
+        for ns in self.namespaces.values() {
+            let dir = netns::etc_dir(ns);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| LabError::io(format!("cannot create {}", dir.display()), e))?;
+            let path = dir.join("resolv.conf");
+            std::fs::write(&path, &text)
+                .map_err(|e| LabError::io(format!("cannot write {}", path.display()), e))?;
+        }
+        Ok(())
+    }
+
+    /// The namespace of a role, e.g. `sl1234x0-client`.
+    ///
+    /// # Panics
+    /// If the role is not part of this lab's topology.
+    pub fn namespace(&self, role: Role) -> &str {
+        self.namespaces
+            .get(&role)
+            .unwrap_or_else(|| panic!("the lab has no {role} host"))
+    }
+
+    /// The client's namespace: where sonde runs.
+    pub fn client_ns(&self) -> &str {
+        self.namespace(Role::Client)
+    }
+
+    /// Every `(role, namespace)` of the lab.
+    pub fn namespaces(&self) -> impl Iterator<Item = (Role, &str)> {
+        self.namespaces.iter().map(|(r, n)| (*r, n.as_str()))
+    }
+
+    /// The prefix shared by this lab's namespace names (`sl<pid>x<n>-`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The hosts and links this lab was built from.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// What the lab's DNS server serves.
+    pub fn zone(&self) -> &Zone {
+        &self.zone
+    }
+
+    /// The host's main address (IPv4; see [`Topology::v4`]).
+    pub fn address(&self, role: Role) -> IpAddr {
+        IpAddr::V4(self.ipv4(role))
+    }
+
+    /// The host's main IPv4 address.
+    pub fn ipv4(&self, role: Role) -> Ipv4Addr {
+        self.topology
+            .v4(role)
+            .unwrap_or_else(|| panic!("the lab has no {role} host"))
+    }
+
+    /// The host's main IPv6 address.
+    pub fn ipv6(&self, role: Role) -> Ipv6Addr {
+        self.topology
+            .v6(role)
+            .unwrap_or_else(|| panic!("the lab has no {role} host"))
+    }
+
+    /// Every address of the host, IPv4 and IPv6 of each of its links.
+    pub fn addresses(&self, role: Role) -> Vec<IpAddr> {
+        self.topology
+            .links_of(role)
+            .filter_map(|l| l.end(role))
+            .flat_map(|e| [IpAddr::V4(e.v4), IpAddr::V6(e.v6)])
+            .collect()
+    }
+
+    /// The DNS server's IPv4 address (the first `nameserver` of the lab's resolv.conf).
+    pub fn dns_server(&self) -> IpAddr {
+        self.address(Role::Dns)
+    }
+
+    /// How long [`LabBuilder::start`] took.
+    pub fn build_time(&self) -> Duration {
+        self.build_time
+    }
+
+    /// A command that runs `program` inside the role's namespace (`ip netns exec NS program`),
+    /// with the lab's resolv.conf. Add arguments, environment and stdio as usual.
+    pub fn command(&self, role: Role, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command
+            .args(["netns", "exec", self.namespace(role)])
+            .arg(program);
+        command
+    }
+
+    /// Runs `program args` inside the role's namespace and waits for it.
+    pub fn exec(&self, role: Role, program: &str, args: &[&str]) -> io::Result<Output> {
+        self.command(role, program).args(args).output()
+    }
+
+    /// Runs `f` on a thread inside the role's namespace: sockets it opens belong to that host.
+    pub fn run_in<T, F>(&self, role: Role, f: F) -> Result<T, LabError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        netns::in_namespace(self.namespace(role), f)
+    }
+
+    /// Stops the servers and deletes the namespaces now, reporting failure (drop does the
+    /// same silently).
+    pub fn stop(mut self) -> Result<(), LabError> {
+        self.teardown()
+    }
+
+    fn teardown(&mut self) -> Result<(), LabError> {
+        // Servers first: their threads hold the namespaces and their sockets.
+        self.servers.clear();
+        let names: Vec<String> = self.namespaces.values().cloned().collect();
+        let result = netns::delete_all(&names);
+        self.namespaces.clear();
+        result
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Err(e) = self.teardown() {
+            eprintln!("sonde-lab: teardown of {}*: {e}", self.prefix);
+        }
+    }
+}
+
+/// The name of the interface facing `peer` (`eth-r1`): unique within a namespace as long as two
+/// hosts share at most one link.
+fn interface_to(peer: Role) -> String {
+    format!("eth-{}", peer.name())
+}

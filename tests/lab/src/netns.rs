@@ -1,0 +1,244 @@
+//! Network namespaces: creating and deleting them with `ip netns`, running code inside them,
+//! and cleaning up what a crashed earlier run left behind.
+//!
+//! Code runs inside a namespace on a thread of its own that calls `setns(2)`: a thread's
+//! network namespace is its own, so the rest of the process (and the root namespace) is never
+//! touched, and every socket the thread opens lives in the lab.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use nix::sched::{setns, CloneFlags};
+
+use crate::LabError;
+
+/// Where `ip netns` keeps the namespaces' bind mounts.
+const NETNS_RUN_DIR: &str = "/run/netns";
+/// Where `ip netns exec` finds per-namespace files (resolv.conf) to bind over /etc.
+pub(crate) const NETNS_ETC_DIR: &str = "/etc/netns";
+
+/// Whether this process can build a lab; the error says what is missing.
+pub fn check_available() -> Result<(), LabError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(LabError::Unavailable(
+            "not running as root (network namespaces need CAP_SYS_ADMIN)".into(),
+        ));
+    }
+    if !Path::new("/proc/self/ns/net").exists() {
+        return Err(LabError::Unavailable(
+            "this kernel has no network namespaces (/proc/self/ns/net is missing)".into(),
+        ));
+    }
+    match Command::new("ip").arg("-V").stdout(Stdio::null()).status() {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(LabError::Unavailable(format!("`ip -V` exited with {s}"))),
+        Err(e) => Err(LabError::Unavailable(format!(
+            "cannot run `ip` (install iproute2): {e}"
+        ))),
+    }
+}
+
+/// Moves the calling thread into network namespace `ns` (a name under /run/netns).
+///
+/// Only the calling thread changes namespace; call it on a thread made for the purpose.
+pub fn enter(ns: &str) -> Result<(), LabError> {
+    let enter_err = |source| LabError::Enter {
+        namespace: ns.to_owned(),
+        source,
+    };
+    let file = File::open(Path::new(NETNS_RUN_DIR).join(ns)).map_err(enter_err)?;
+    setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| enter_err(e.into()))
+}
+
+/// Runs `f` on a new thread inside namespace `ns` and returns what it returns.
+///
+/// Sockets `f` opens belong to the namespace. A panic in `f` is resumed on the caller.
+pub fn in_namespace<T, F>(ns: &str, f: F) -> Result<T, LabError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let ns = ns.to_owned();
+    let handle = std::thread::Builder::new()
+        .name(format!("netns-{ns}"))
+        .spawn(move || enter(&ns).map(|()| f()))
+        .map_err(|e| LabError::io("cannot spawn a thread", e))?;
+    match handle.join() {
+        Ok(result) => result,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Runs several `ip` commands at once, each as its own process, and waits for all of them.
+pub(crate) fn ip_parallel(commands: &[Vec<String>]) -> Result<(), LabError> {
+    let children: Vec<_> = commands
+        .iter()
+        .map(|args| {
+            let child = Command::new("ip")
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn();
+            (args, child)
+        })
+        .collect();
+    let mut first_error = None;
+    for (args, child) in children {
+        let result = child
+            .and_then(|c| c.wait_with_output())
+            .map_err(|e| LabError::io("cannot run `ip`", e))
+            .and_then(|out| check(&format!("ip {}", args.join(" ")), &out));
+        if let Err(e) = result {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Runs `ip [-n NS] -batch -` with `script` (one `ip` command per line, without `ip`).
+pub(crate) fn ip_batch(ns: Option<&str>, script: &str) -> Result<(), LabError> {
+    let mut args: Vec<&str> = Vec::new();
+    if let Some(ns) = ns {
+        args.extend(["-n", ns]);
+    }
+    args.extend(["-batch", "-"]);
+    let mut child = Command::new("ip")
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| LabError::io("cannot run `ip`", e))?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin
+        .write_all(script.as_bytes())
+        .map_err(|e| LabError::io("cannot write to `ip -batch`", e))?;
+    drop(stdin);
+    let output = child
+        .wait_with_output()
+        .map_err(|e| LabError::io("cannot run `ip`", e))?;
+    check(&format!("ip {} <<{script}", args.join(" ")), &output)
+}
+
+fn check(command: &str, output: &Output) -> Result<(), LabError> {
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    Err(LabError::Command {
+        command: command.to_owned(),
+        stderr: if stderr.is_empty() {
+            output.status.to_string()
+        } else {
+            stderr
+        },
+    })
+}
+
+/// Creates the namespaces, all at once.
+pub(crate) fn add_all(names: &[String]) -> Result<(), LabError> {
+    let commands: Vec<Vec<String>> = names
+        .iter()
+        .map(|n| vec!["netns".into(), "add".into(), n.clone()])
+        .collect();
+    ip_parallel(&commands)
+}
+
+/// Deletes the namespaces and their /etc/netns folders. Missing ones are not an error; every
+/// name is tried even when one fails.
+pub(crate) fn delete_all(names: &[String]) -> Result<(), LabError> {
+    let existing: Vec<Vec<String>> = names
+        .iter()
+        .filter(|n| Path::new(NETNS_RUN_DIR).join(n).exists())
+        .map(|n| vec!["netns".into(), "delete".into(), n.clone()])
+        .collect();
+    let result = ip_parallel(&existing);
+    for name in names {
+        let etc = etc_dir(name);
+        if etc.exists() {
+            let _ = std::fs::remove_dir_all(&etc);
+        }
+    }
+    result
+}
+
+/// The folder whose files `ip netns exec NS` mounts over /etc.
+pub(crate) fn etc_dir(ns: &str) -> PathBuf {
+    Path::new(NETNS_ETC_DIR).join(ns)
+}
+
+/// Writes sysctls (`net/ipv4/ip_forward` style paths under /proc/sys) inside namespace `ns`.
+///
+/// /proc/sys/net shows the network namespace of the thread that looks, so a thread in the lab
+/// sets the lab's values and never the machine's.
+pub(crate) fn set_sysctls(
+    ns: &str,
+    sysctls: Vec<(&'static str, &'static str)>,
+) -> Result<(), LabError> {
+    in_namespace(ns, move || {
+        for (key, value) in sysctls {
+            let path = Path::new("/proc/sys").join(key);
+            std::fs::write(&path, value)
+                .map_err(|e| LabError::io(format!("cannot set {}", path.display()), e))?;
+        }
+        Ok(())
+    })?
+}
+
+/// The prefix of every namespace of one lab: `sl<pid>x<n>-`.
+pub(crate) fn lab_prefix(pid: u32, n: u32) -> String {
+    format!("sl{pid}x{n}-")
+}
+
+/// The pid of the process that made a namespace called `name`, if the name is a lab's.
+fn owner_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("sl")?;
+    let (pid, rest) = rest.split_once('x')?;
+    let (n, _role) = rest.split_once('-')?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Deletes the namespaces and /etc/netns folders of labs whose process is gone (a crashed or
+/// killed earlier run). Labs of live processes, this one included, are left alone.
+///
+/// Returns the names removed.
+pub fn clean_stale() -> Result<Vec<String>, LabError> {
+    let mut stale = std::collections::BTreeSet::new();
+    for dir in [NETNS_RUN_DIR, NETNS_ETC_DIR] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = owner_pid(&name) {
+                if !Path::new("/proc").join(pid.to_string()).exists() {
+                    stale.insert(name);
+                }
+            }
+        }
+    }
+    let stale: Vec<String> = stale.into_iter().collect();
+    delete_all(&stale)?;
+    Ok(stale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_lab_names_have_an_owner() {
+        assert_eq!(owner_pid("sl1234x0-client"), Some(1234));
+        assert_eq!(owner_pid(&format!("{}r2", lab_prefix(7, 12))), Some(7));
+        assert_eq!(owner_pid("slow"), None);
+        assert_eq!(owner_pid("sl12x-client"), None);
+        assert_eq!(owner_pid("slxx3-client"), None);
+        assert_eq!(owner_pid("client"), None);
+    }
+}
