@@ -10,8 +10,8 @@ use tokio::time::Instant;
 use crate::config::DnsConfig;
 use crate::hosts::{self, Hosts, SpecialName};
 use crate::output::{
-    Address, DnsOutput, LocalAnswer, Lookup, Ptr, Record, RecordType, ResolverInfo,
-    ResolverSource, Source, Status,
+    Address, DnsOutput, LocalAnswer, Lookup, Ptr, Record, RecordType, ResolverInfo, ResolverSource,
+    Source, Status,
 };
 use crate::resolver::{reverse_name, Resolver};
 
@@ -87,7 +87,14 @@ async fn gather(config: &DnsConfig, ctx: &Context) -> Result<DnsOutput, Failure>
     if config.ptr {
         // A name answered locally never leads to a query, not even PTR.
         let offline = out.local.is_some();
-        out.ptr = reverse_all(&out.addresses, &hosts, resolver.as_ref().ok(), offline, deadline).await;
+        out.ptr = reverse_all(
+            &out.addresses,
+            &hosts,
+            resolver.as_ref().ok(),
+            offline,
+            deadline,
+        )
+        .await;
     }
     warn_about(&mut out);
     out.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -178,7 +185,9 @@ async fn resolve_name(
         out.lookups.insert(t, lookup);
     }
     for t in [RecordType::A, RecordType::Aaaa] {
-        let Some(lookup) = out.lookups.get(&t) else { continue };
+        let Some(lookup) = out.lookups.get(&t) else {
+            continue;
+        };
         for value in lookup.values() {
             if let Ok(ip) = value.parse::<IpAddr>() {
                 if !out.addresses.iter().any(|a| a.ip == ip) {
@@ -283,7 +292,9 @@ async fn reverse_all(
                 source: Source::Hosts,
                 lookup: Lookup {
                     status: Status::NoData,
-                    detail: Some("not in the hosts file; not asked, the name was answered locally".into()),
+                    detail: Some(
+                        "not in the hosts file; not asked, the name was answered locally".into(),
+                    ),
                     ..local_lookup(&arpa, Vec::new())
                 },
             },

@@ -288,8 +288,12 @@ mod tests {
         );
         assert!(!config.ptr && !config.use_hosts);
         let err = toml::from_str::<DnsConfig>("resolver = \"1.1.1.1\"").expect_err("unknown key");
-        assert!(err.to_string().contains("unknown field `resolver`"), "{err}");
-        let err = toml::from_str::<DnsConfig>("query-timeout = \"soon\"").expect_err("bad duration");
+        assert!(
+            err.to_string().contains("unknown field `resolver`"),
+            "{err}"
+        );
+        let err =
+            toml::from_str::<DnsConfig>("query-timeout = \"soon\"").expect_err("bad duration");
         assert!(err.to_string().contains("is not a duration"), "{err}");
         let err = toml::from_str::<DnsConfig>("record-types = [\"AXFR\"]").expect_err("bad type");
         assert!(err.to_string().contains("AXFR"), "{err}");

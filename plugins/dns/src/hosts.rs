@@ -107,7 +107,9 @@ impl SpecialName {
         match self {
             SpecialName::Localhost => "localhost names are the loopback (RFC 6761 §6.3)",
             SpecialName::Invalid => ".invalid names never exist (RFC 6761 §6.4)",
-            SpecialName::Onion => ".onion names are Tor addresses and must not be sent to DNS (RFC 7686)",
+            SpecialName::Onion => {
+                ".onion names are Tor addresses and must not be sent to DNS (RFC 7686)"
+            }
         }
     }
 }

@@ -20,7 +20,9 @@ use hickory_resolver::net::tcp::TcpClientStream;
 use hickory_resolver::net::udp::UdpClientStream;
 use hickory_resolver::net::xfer::DnsHandle;
 use hickory_resolver::net::NetError;
-use hickory_resolver::proto::op::{DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode};
+use hickory_resolver::proto::op::{
+    DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode,
+};
 use hickory_resolver::proto::rr::{Name, RData, RecordType as WireType};
 use tokio::time::Instant;
 
@@ -181,8 +183,21 @@ impl Resolver {
         }
         let mut links = Vec::new();
         for (i, &server) in self.nameservers.iter().enumerate() {
-            let server_deadline = deadline.min(Instant::now() + self.query_timeout);
-            let reply = self.ask(server, &qname, record_type, server_deadline).await;
+            let own = Instant::now() + self.query_timeout;
+            let (server_deadline, limit) = if own <= deadline {
+                (
+                    own,
+                    format!(
+                        "within {}",
+                        sonde_core::duration::format(self.query_timeout)
+                    ),
+                )
+            } else {
+                (deadline, "before the collector's deadline".to_string())
+            };
+            let reply = self
+                .ask(server, &qname, record_type, server_deadline, &limit)
+                .await;
             let (status, detail) = match reply {
                 Reply::Response(response, transport) => {
                     let (status, records, found_links, detail) =
@@ -236,9 +251,7 @@ impl Resolver {
                 break;
             }
             let (next_lookup, links) = self.lookup_until(&next, record_type, deadline).await;
-            let looped = links
-                .iter()
-                .any(|l| chain.iter().any(|c| c.name == l.name));
+            let looped = links.iter().any(|l| chain.iter().any(|c| c.name == l.name));
             chain.extend(links);
             lookup = Lookup {
                 name: name.to_string(),
@@ -261,10 +274,11 @@ impl Resolver {
         qname: &Name,
         record_type: RecordType,
         deadline: Instant,
+        limit: &str,
     ) -> Reply {
         let budget = deadline.saturating_duration_since(Instant::now());
         if budget.is_zero() {
-            return Reply::Timeout("no time left to ask".into());
+            return Reply::Timeout(format!("{server} not asked: no time left {limit}"));
         }
         // Dropping the provider aborts the exchange's background task.
         let provider = TokioRuntimeProvider::new();
@@ -273,31 +287,29 @@ impl Resolver {
             options.recursion_desired = true;
             options.retry_interval = budget / u32::from(self.attempts.max(1));
             let query = Query::query(qname.clone(), wire_type(record_type));
+            // Our own `timeout_at` below is the one clock; hickory's is set
+            // later so that a silent server reads as a timeout, not as a
+            // closed exchange.
             let udp = UdpClientStream::builder(server, provider.clone())
-                .with_timeout(Some(budget))
+                .with_timeout(Some(budget + Duration::from_secs(1)))
                 .with_max_retries(self.attempts)
                 .exchange();
-            let request = DnsRequest::from_query(query.clone(), options.clone());
+            let request = DnsRequest::from_query(query.clone(), options);
             let response = first(udp.send(request)).await?;
             if !response.metadata.truncation {
                 return Ok((response, Transport::Udp));
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            let tcp =
-                TcpClientStream::exchange(server, None, left, None, provider.clone()).await?;
+            let tcp = TcpClientStream::exchange(server, None, left, None, provider.clone()).await?;
             let response = first(tcp.send(DnsRequest::from_query(query, options))).await?;
             Ok::<_, NetError>((response, Transport::Tcp))
         };
         match tokio::time::timeout_at(deadline, work).await {
-            Err(_) => Reply::Timeout(format!(
-                "no reply from {server} within {}",
-                sonde_core::duration::format(budget)
-            )),
+            Err(_) => Reply::Timeout(format!("no reply from {server} {limit}")),
             Ok(Ok((response, transport))) => Reply::Response(Box::new(response), transport),
-            Ok(Err(e)) if is_timeout(&e) => Reply::Timeout(format!(
-                "no reply from {server} within {}",
-                sonde_core::duration::format(budget)
-            )),
+            Ok(Err(e)) if is_timeout(&e) => {
+                Reply::Timeout(format!("no reply from {server} {limit}"))
+            }
             Ok(Err(e)) => Reply::Error(e.to_string()),
         }
     }

@@ -57,8 +57,16 @@ pub fn render(out: &DnsOutput) -> View {
             for (i, record) in lookup.records.iter().enumerate() {
                 let first = i == 0;
                 rows.push(vec![
-                    if first { lookup.record_type.to_string() } else { String::new() },
-                    if first { lookup.status.to_string() } else { String::new() },
+                    if first {
+                        lookup.record_type.to_string()
+                    } else {
+                        String::new()
+                    },
+                    if first {
+                        lookup.status.to_string()
+                    } else {
+                        String::new()
+                    },
                     record.ttl.map(|t| t.to_string()).unwrap_or_default(),
                     record.value.clone(),
                     if first { server.clone() } else { String::new() },
@@ -77,7 +85,10 @@ pub fn render(out: &DnsOutput) -> View {
                 } else {
                     p.lookup.status.to_string()
                 },
-                p.lookup.min_ttl().map(|t| t.to_string()).unwrap_or_default(),
+                p.lookup
+                    .min_ttl()
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
                 p.source.as_str().to_string(),
             ]
         });
