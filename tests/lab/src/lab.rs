@@ -108,8 +108,9 @@ impl Lab {
         netns::add_all(&names)?;
         self.set_sysctls()?;
         netns::ip_batch(None, &self.link_script())?;
-        self.in_each_namespace(|lab, role| lab.address_script(role))?;
-        self.in_each_namespace(|lab, role| lab.route_script(role))?;
+        self.for_each_namespace(|role, ns| netns::ip_batch(Some(ns), &self.address_script(role)))?;
+        // Routes only once every link is up at both ends, so each gateway is reachable.
+        self.for_each_namespace(|role, ns| netns::ip_batch(Some(ns), &self.route_script(role)))?;
         self.write_resolv_conf()?;
         let dns_addrs = self.addresses(Role::Dns);
         let server = dns::server::start(self.namespace(Role::Dns), self.zone.clone(), dns_addrs)?;
@@ -118,41 +119,29 @@ impl Lab {
     }
 
     fn set_sysctls(&self) -> Result<(), LabError> {
-        std::thread::scope(|scope| {
-            let jobs: Vec<_> = self
-                .namespaces
-                .iter()
-                .map(|(role, ns)| {
-                    let mut sysctls = HOST_SYSCTLS.to_vec();
-                    if role.is_router() {
-                        sysctls.extend(ROUTER_SYSCTLS);
-                    }
-                    scope.spawn(move || netns::set_sysctls(ns, sysctls))
-                })
-                .collect();
-            jobs.into_iter()
-                .map(|job| job.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+        self.for_each_namespace(|role, ns| {
+            let mut sysctls = HOST_SYSCTLS.to_vec();
+            if role.is_router() {
+                sysctls.extend(ROUTER_SYSCTLS);
+            }
+            netns::set_sysctls(ns, sysctls)
         })
     }
 
-    /// Runs one `ip -n NS -batch` per namespace, all at once, with the script `script` gives.
-    fn in_each_namespace(
+    /// Runs `job` for every namespace, all at once, each on its own thread.
+    fn for_each_namespace(
         &self,
-        script: impl Fn(&Lab, Role) -> String + Sync,
+        job: impl Fn(Role, &str) -> Result<(), LabError> + Sync,
     ) -> Result<(), LabError> {
         std::thread::scope(|scope| {
+            let job = &job;
             let jobs: Vec<_> = self
                 .namespaces
                 .iter()
-                .map(|(role, ns)| {
-                    let text = script(self, *role);
-                    scope.spawn(move || netns::ip_batch(Some(ns), &text))
-                })
+                .map(|(role, ns)| scope.spawn(move || job(*role, ns)))
                 .collect();
             jobs.into_iter()
-                .map(|job| job.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+                .try_for_each(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
         })
     }
 

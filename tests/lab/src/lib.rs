@@ -44,7 +44,13 @@ pub fn report_skip(reason: &LabError) {
         LabError::Unavailable(why) => why.clone(),
         other => other.to_string(),
     };
-    eprintln!("SKIPPED (needs root and network namespaces): {test}: {reason}");
+    // Straight to the stderr handle: the test harness captures `eprintln!` of passing tests,
+    // and a skip must be seen.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED (needs root and network namespaces): {test}: {reason}"
+    );
 }
 
 /// In a test: returns early, with a visible `SKIPPED (needs root and network namespaces): ...`

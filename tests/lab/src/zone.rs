@@ -56,7 +56,7 @@ pub const MAX_UDP_PAYLOAD: u16 = 1232;
 /// TTL of every record.
 pub const TTL: u32 = 300;
 /// SOA serial of every zone.
-pub const SERIAL: u32 = 2026_1203_01;
+pub const SERIAL: u32 = 2_026_120_301;
 /// The default of [`ZoneOptions::slow_delay`].
 pub const DEFAULT_SLOW_DELAY: Duration = Duration::from_secs(2);
 
@@ -378,8 +378,12 @@ mod tests {
         );
         assert_eq!(
             reverse_name("2001:db8:113::10".parse().unwrap()),
-            "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.1.1.0.8.b.d.0.1.0.0.2.ip6.arpa."
+            "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.1.1.0.8.b.d.0.1.0.0.2.ip6.arpa."
         );
+        for (ip, _) in Topology::standard().addresses() {
+            let hickory = hickory_proto::rr::Name::from(ip).to_ascii();
+            assert_eq!(reverse_name(ip), hickory);
+        }
     }
 
     #[test]
