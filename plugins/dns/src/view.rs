@@ -99,3 +99,128 @@ pub fn render(out: &DnsOutput) -> View {
     }
     view
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use sonde_core::Item;
+
+    use super::*;
+    use crate::output::{
+        Address, CnameLink, Lookup, Ptr, Record, RecordType, ResolverInfo, Source, Transport,
+    };
+
+    /// A plain drawing of a view, close enough to the CLI's to review.
+    fn draw(items: &[Item], indent: usize, out: &mut String) {
+        let pad = " ".repeat(indent);
+        for item in items {
+            match item {
+                Item::Field { key, value, tone } => {
+                    out.push_str(&format!("{pad}{key:<12} {value}  [{tone:?}]\n"))
+                }
+                Item::Note { text, tone } => out.push_str(&format!("{pad}! {text}  [{tone:?}]\n")),
+                Item::Table { headers, rows } => {
+                    out.push_str(&format!("{pad}| {} |\n", headers.join(" | ")));
+                    for row in rows {
+                        out.push_str(&format!("{pad}| {} |\n", row.join(" | ")));
+                    }
+                }
+                Item::Group { title, items } => {
+                    out.push_str(&format!("{pad}{title}:\n"));
+                    draw(items, indent + 2, out);
+                }
+            }
+        }
+    }
+
+    fn lookup(t: RecordType, status: Status, values: &[(&str, u32)]) -> Lookup {
+        Lookup {
+            name: "alias.example.test".into(),
+            record_type: t,
+            status,
+            records: values
+                .iter()
+                .map(|(v, ttl)| Record {
+                    name: "www.example.test".into(),
+                    ttl: Some(*ttl),
+                    value: (*v).into(),
+                })
+                .collect(),
+            server: Some("192.0.2.53:53".parse().expect("addr")),
+            transport: Some(Transport::Udp),
+            authoritative: false,
+            elapsed_ms: 12,
+            detail: None,
+            failed_servers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn reads_well() {
+        let mut lookups = BTreeMap::new();
+        for l in [
+            lookup(
+                RecordType::A,
+                Status::Answered,
+                &[("192.0.2.10", 300), ("192.0.2.11", 300)],
+            ),
+            lookup(RecordType::Aaaa, Status::NoData, &[]),
+            lookup(RecordType::Mx, Status::ServFail, &[]),
+            Lookup {
+                detail: Some("no reply from 192.0.2.53:53 within 2s".into()),
+                ..lookup(RecordType::Caa, Status::Timeout, &[])
+            },
+        ] {
+            lookups.insert(l.record_type, l);
+        }
+        let ptr_ok = Ptr {
+            ip: "192.0.2.10".parse().expect("ip"),
+            source: Source::Dns,
+            lookup: lookup(
+                RecordType::Ptr,
+                Status::Answered,
+                &[("www.example.test", 86400)],
+            ),
+        };
+        let ptr_nx = Ptr {
+            ip: "192.0.2.11".parse().expect("ip"),
+            source: Source::Dns,
+            lookup: lookup(RecordType::Ptr, Status::NxDomain, &[]),
+        };
+        let out = DnsOutput {
+            query: "alias.example.test".into(),
+            is_address: false,
+            resolver: ResolverInfo {
+                source: ResolverSource::System,
+                nameservers: vec!["192.0.2.53:53".parse().expect("addr")],
+                query_timeout_ms: 2000,
+                attempts: 2,
+                hosts_file: Some("/etc/hosts".into()),
+            },
+            local: None,
+            addresses: ["192.0.2.10", "192.0.2.11"]
+                .iter()
+                .map(|ip| Address {
+                    ip: ip.parse().expect("ip"),
+                    source: Source::Dns,
+                })
+                .collect(),
+            cname_chain: vec![CnameLink {
+                name: "alias.example.test".into(),
+                target: "www.example.test".into(),
+                ttl: 60,
+            }],
+            lookups,
+            ptr: vec![ptr_ok, ptr_nx],
+            warnings: vec![
+                "MX: SERVFAIL from 192.0.2.53:53".into(),
+                "CAA: timeout: no reply from 192.0.2.53:53 within 2s".into(),
+            ],
+            elapsed_ms: 40,
+        };
+        let mut text = String::new();
+        draw(&render(&out).items, 0, &mut text);
+        insta::assert_snapshot!(text);
+    }
+}
