@@ -10,6 +10,15 @@ use clap::{Parser, Subcommand};
 use nix::sys::signal::{SigSet, Signal};
 use sonde_lab::{zone, Lab, Role};
 
+/// Prints a line on stdout, ignoring a closed pipe: the lab must keep serving (and tear down)
+/// whatever happens to its output.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Exit code when the lab cannot be built.
 const EXIT_FAILURE: u8 = 1;
 
@@ -50,7 +59,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         Cmd::Up { slow_delay } => up(slow_delay),
         Cmd::Clean => {
             for name in sonde_lab::netns::clean_stale()? {
-                println!("deleted {name}");
+                say!("deleted {name}");
             }
             Ok(())
         }
@@ -67,16 +76,16 @@ fn up(slow_delay: Duration) -> anyhow::Result<()> {
     stop.thread_block().context("cannot block signals")?;
 
     let lab = Lab::builder().slow_delay(slow_delay).start()?;
-    println!("lab {} built in {:?}", lab.prefix(), lab.build_time());
+    say!("lab {} built in {:?}", lab.prefix(), lab.build_time());
     for (role, ns) in lab.namespaces() {
         let addrs: Vec<String> = lab
             .addresses(role)
             .iter()
             .map(ToString::to_string)
             .collect();
-        println!("  {:<7} {:<22} {}", role.name(), ns, addrs.join(" "));
+        say!("  {:<7} {:<22} {}", role.name(), ns, addrs.join(" "));
     }
-    println!(
+    say!(
         "dns: {} (zone {}, slow answers after {:?})",
         lab.addresses(Role::Dns)
             .iter()
@@ -86,14 +95,14 @@ fn up(slow_delay: Duration) -> anyhow::Result<()> {
         zone::ORIGIN,
         slow_delay
     );
-    println!(
+    say!(
         "try: ip netns exec {} sonde {}",
         lab.client_ns(),
         zone::TARGET_NAME
     );
-    println!("serving; Ctrl-C to tear down");
+    say!("serving; Ctrl-C to tear down");
     let signal = stop.wait().context("cannot wait for a signal")?;
-    println!("{signal}: tearing down");
+    say!("{signal}: tearing down");
     lab.stop()?;
     Ok(())
 }

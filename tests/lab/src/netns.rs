@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
 
 use nix::sched::{setns, CloneFlags};
 
@@ -138,13 +139,22 @@ fn check(command: &str, output: &Output) -> Result<(), LabError> {
     })
 }
 
-/// Creates the namespaces, all at once.
+/// Creates the namespaces: the first alone, the others at once.
+///
+/// The first `ip netns add` on a machine turns /run/netns into a shared mount point; two doing
+/// that at the same time could stack two mounts and hide namespaces. So within this process
+/// one lab creates namespaces at a time, and each starts with a single `ip netns add`.
 pub(crate) fn add_all(names: &[String]) -> Result<(), LabError> {
-    let commands: Vec<Vec<String>> = names
-        .iter()
-        .map(|n| vec!["netns".into(), "add".into(), n.clone()])
-        .collect();
-    ip_parallel(&commands)
+    static ADDING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = ADDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let command = |n: &String| vec!["netns".to_owned(), "add".to_owned(), n.clone()];
+    let Some((first, rest)) = names.split_first() else {
+        return Ok(());
+    };
+    ip_parallel(&[command(first)])?;
+    ip_parallel(&rest.iter().map(command).collect::<Vec<_>>())
 }
 
 /// Deletes the namespaces and their /etc/netns folders. Missing ones are not an error; every
