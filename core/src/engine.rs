@@ -64,6 +64,13 @@ impl Engine {
                         errors.push(e);
                     }
                 }
+                // Reading order: file by file along the chain, line by line.
+                errors.sort_by_key(|e| {
+                    (
+                        loaded.chain.iter().position(|o| *o == e.loc.origin),
+                        e.loc.line,
+                    )
+                });
                 Err(ProfileErrors(errors))
             }
         }

@@ -254,19 +254,14 @@ impl Profile {
         }
     }
 
-    /// Sets one collector setting from the command line (e.g. `--resolver`
-    /// sets `dns.nameservers`), creating the collector's table if needed.
-    pub fn set(&mut self, collector: &str, key: &str, value: toml::Value) {
-        let entry = self
-            .collectors
-            .entry(collector.to_string())
-            .or_insert_with(|| Entry {
-                loc: Loc {
-                    origin: "command line".into(),
-                    line: None,
-                },
-                ..Entry::default()
-            });
+    /// Sets one collector setting from outside the files (the CLI's
+    /// `--resolver` sets `dns.nameservers`); `source` names it in errors.
+    pub fn set(&mut self, collector: &str, key: &str, value: toml::Value, source: &str) {
+        let entry = self.collectors.entry(collector.to_string()).or_default();
+        entry.loc = Loc {
+            origin: source.into(),
+            line: None,
+        };
         entry.settings.insert(key.to_string(), value);
     }
 }

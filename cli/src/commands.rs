@@ -1,0 +1,279 @@
+//! What each subcommand does.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{bail, Context as _};
+use sonde_core::plan::{Plan, PlanOptions};
+use sonde_core::profile::Profile;
+use sonde_core::{Engine, Registry, Report, Target};
+
+use crate::args::{Cli, CollectorsCommand, Command, ProfilesCommand, RunArgs};
+use crate::exit;
+use crate::render::{self, Style};
+
+/// Runs the command line.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let engine = Engine::new(Registry::builtins(), crate::profiles::catalog());
+    match cli.command {
+        None => {
+            let Some(target) = cli.target.as_deref() else {
+                bail!("no target given; try `sonde example.com`, or `sonde --help`");
+            };
+            inspect(&engine, target, &cli.run, cli.output.json, cli.output.debug).await
+        }
+        Some(Command::Plan { target, dot }) => {
+            if let Some(t) = &target {
+                parse_target(t)?;
+            }
+            let Some(plan) = plan(&engine, &cli.run)? else {
+                return Ok(exit::USAGE);
+            };
+            print(&if dot { plan.to_dot() } else { plan.to_text() })?;
+            Ok(exit::OK)
+        }
+        Some(Command::Profiles(cmd)) => profiles(&engine, cmd),
+        Some(Command::Collectors(CollectorsCommand::List)) => {
+            print(&collectors(&engine.registry))?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn parse_target(text: &str) -> anyhow::Result<Target> {
+    Target::parse(text).with_context(|| format!("invalid target `{text}`"))
+}
+
+/// Builds the plan; profile problems are printed and `None` returned.
+fn plan(engine: &Engine, run: &RunArgs) -> anyhow::Result<Option<Plan>> {
+    let timeout = run
+        .timeout
+        .as_deref()
+        .map(sonde_core::duration::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
+    let opts = PlanOptions {
+        enable_ports: run.ports,
+        timeout,
+    };
+    let resolver = run.resolver.clone();
+    let adjust = |p: &mut Profile| {
+        if let Some(r) = resolver {
+            p.set(
+                "dns",
+                "nameservers",
+                toml::Value::Array(vec![r.into()]),
+                "--resolver",
+            );
+        }
+    };
+    match engine.plan(&run.profile, &opts, adjust) {
+        Ok(plan) => Ok(Some(plan)),
+        Err(errors) => {
+            eprint!("sonde: {errors}");
+            Ok(None)
+        }
+    }
+}
+
+async fn inspect(
+    engine: &Engine,
+    target: &str,
+    run: &RunArgs,
+    json: bool,
+    debug: bool,
+) -> anyhow::Result<u8> {
+    let target = parse_target(target)?;
+    let Some(plan) = plan(engine, run)? else {
+        return Ok(exit::USAGE);
+    };
+    let order: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
+    let (events, progress) = if std::io::stderr().is_terminal() {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (
+            Some(tx),
+            Some(tokio::spawn(crate::progress::show(rx, plan.nodes.len()))),
+        )
+    } else {
+        (None, None)
+    };
+    let result = sonde_core::run(&plan, target, run.no_agent, events).await;
+    if let Some(p) = progress {
+        let _ = p.await;
+    }
+    let (report, failure, code) = match result {
+        Ok(report) => {
+            let code = if report.has_problems() {
+                exit::PROBLEMS
+            } else {
+                exit::OK
+            };
+            (report, None, code)
+        }
+        Err(e) => {
+            let headline = e.to_string();
+            match e.into_report() {
+                Some(report) => (report, Some(headline), exit::CRITICAL),
+                None => bail!("{headline}"),
+            }
+        }
+    };
+    emit(&report, &order, engine, json, debug)?;
+    if let Some(headline) = failure {
+        eprintln!("sonde: {headline}");
+    }
+    Ok(code)
+}
+
+fn emit(
+    report: &Report,
+    order: &[String],
+    engine: &Engine,
+    json: bool,
+    debug: bool,
+) -> anyhow::Result<()> {
+    if json {
+        let mut text = serde_json::to_string_pretty(report)?;
+        text.push('\n');
+        print(&text)?;
+        if debug {
+            eprint!("{}", render::timeline::timeline(report, order));
+        }
+    } else {
+        let style = Style::detect(&std::io::stdout());
+        let mut text = render::text::report(report, order, &engine.registry, style);
+        if debug {
+            text.push('\n');
+            text.push_str(&render::timeline::timeline(report, order));
+        }
+        print(&text)?;
+    }
+    Ok(())
+}
+
+fn profiles(engine: &Engine, cmd: ProfilesCommand) -> anyhow::Result<u8> {
+    match cmd {
+        ProfilesCommand::List => {
+            let mut rows = Vec::new();
+            for listing in engine.catalog.list() {
+                let (profile, _) =
+                    Profile::load_lenient(&engine.catalog, &listing.name, &engine.registry);
+                let origin = if listing.overrides_builtin {
+                    format!("{} (overrides the built-in)", listing.origin)
+                } else {
+                    listing.origin
+                };
+                rows.push([listing.name, profile.description, origin]);
+            }
+            print(&columns(&["NAME", "DESCRIPTION", "FROM"], &rows))?;
+            if let Some(dir) = engine.catalog.user_dir() {
+                print(&format!("\nuser profiles: {}/NAME.toml\n", dir.display()))?;
+            }
+            Ok(exit::OK)
+        }
+        ProfilesCommand::Show { name, resolved } => {
+            if resolved {
+                match Profile::load(&engine.catalog, &name, &engine.registry) {
+                    Ok(p) => print(&crate::profiles::resolved_toml(&p))?,
+                    Err(errors) => {
+                        eprint!("sonde: {errors}");
+                        return Ok(exit::USAGE);
+                    }
+                }
+            } else {
+                let src = engine
+                    .catalog
+                    .find(&name, None)
+                    .map_err(anyhow::Error::msg)?;
+                print(&format!("# {}\n{}", src.origin, src.text))?;
+            }
+            Ok(exit::OK)
+        }
+        ProfilesCommand::Validate { path } => {
+            let opts = PlanOptions::default();
+            match engine.plan(&path, &opts, |_| {}) {
+                Ok(plan) => {
+                    let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
+                    print(&format!(
+                        "{path}: valid ({} collectors: {})\n",
+                        names.len(),
+                        names.join(", ")
+                    ))?;
+                    Ok(exit::OK)
+                }
+                Err(errors) => {
+                    eprint!("sonde: {errors}");
+                    Ok(exit::USAGE)
+                }
+            }
+        }
+    }
+}
+
+fn collectors(registry: &Registry) -> String {
+    let rows: Vec<[String; 5]> = registry
+        .iter()
+        .map(|c| {
+            let s = c.spec();
+            let mut deps = s.needs.join(", ");
+            if !s.after.is_empty() {
+                deps.push_str(&format!(" (after {})", s.after.join(", ")));
+            }
+            let mut notes = Vec::new();
+            if s.on_request {
+                notes.push("on request".to_string());
+            }
+            if s.raw_sockets {
+                notes.push("raw sockets".to_string());
+            }
+            if let sonde_core::Origin::Plugin { path, version } = &s.origin {
+                notes.push(format!("plugin {path} v{version}"));
+            }
+            [
+                s.name.clone(),
+                s.summary.clone(),
+                if deps.is_empty() { "-".into() } else { deps },
+                sonde_core::duration::format(s.timeout),
+                notes.join(", "),
+            ]
+        })
+        .collect();
+    columns(
+        &["NAME", "WHAT IT FINDS OUT", "NEEDS", "TIMEOUT", "NOTES"],
+        &rows,
+    )
+}
+
+/// A plain aligned table.
+fn columns<const N: usize>(headers: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < N {
+                s.push_str(&" ".repeat(widths[i] - c.chars().count() + 2));
+            }
+        }
+        out.push_str(s.trim_end());
+        out.push('\n');
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+/// Writes to stdout; a closed pipe surfaces as an error `main` treats as success.
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}

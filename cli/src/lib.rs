@@ -1,0 +1,28 @@
+//! The `sonde` command: arguments, profile lookup, progress, text and JSON
+//! output, exit codes. Glue only: the engine is sonde-core, the collectors
+//! live in their own crates. The binary is `main.rs`; this library holds
+//! its parts so that tests can reach them.
+
+pub mod args;
+pub mod commands;
+pub mod profiles;
+pub mod progress;
+pub mod render;
+
+// Built-in collectors register themselves with `inventory`; naming each
+// crate here makes sure it is linked in.
+use sonde_dns as _;
+
+/// Documented exit codes (see `sonde --help`).
+pub mod exit {
+    /// Every collector ran fine.
+    pub const OK: u8 = 0;
+    /// Some collectors failed, timed out or crashed.
+    pub const PROBLEMS: u8 = 1;
+    /// A critical collector failed or the global deadline passed.
+    pub const CRITICAL: u8 = 2;
+    /// Bad usage, bad target or invalid profile.
+    pub const USAGE: u8 = 64;
+    /// A bug in sonde.
+    pub const INTERNAL: u8 = 70;
+}

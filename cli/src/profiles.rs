@@ -1,0 +1,77 @@
+//! The shipped profiles (config/*.toml, compiled in) and where user
+//! profiles live.
+
+use std::path::PathBuf;
+
+use sonde_core::profile::{Catalog, Profile};
+
+/// The built-in profiles, by name.
+pub const BUILTIN: [(&str, &str); 3] = [
+    ("default", include_str!("../../config/default.toml")),
+    ("quick", include_str!("../../config/quick.toml")),
+    ("full", include_str!("../../config/full.toml")),
+];
+
+/// `$SONDE_CONFIG_DIR`, else `$XDG_CONFIG_HOME/sonde`, else `~/.config/sonde`.
+pub fn config_dir() -> Option<PathBuf> {
+    let non_empty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    non_empty("SONDE_CONFIG_DIR")
+        .or_else(|| non_empty("XDG_CONFIG_HOME").map(|d| d.join("sonde")))
+        .or_else(|| non_empty("HOME").map(|h| h.join(".config").join("sonde")))
+}
+
+/// The catalog: user profiles first, then built-ins.
+pub fn catalog() -> Catalog {
+    Catalog::new(BUILTIN.to_vec(), config_dir().map(|d| d.join("profiles")))
+}
+
+/// A merged profile written back as TOML, for `profiles show --resolved`.
+pub fn resolved_toml(profile: &Profile) -> String {
+    let mut root = toml::Table::new();
+    root.insert("name".into(), profile.name.clone().into());
+    root.insert("description".into(), profile.description.clone().into());
+    if let Some(t) = profile.timeout {
+        root.insert("timeout".into(), sonde_core::duration::format(t).into());
+    }
+    let critical: Vec<toml::Value> = profile
+        .critical
+        .iter()
+        .map(|n| n.name.clone().into())
+        .collect();
+    root.insert("critical".into(), critical.into());
+    let mut collectors = toml::Table::new();
+    for (name, entry) in &profile.collectors {
+        let mut t = toml::Table::new();
+        if let Some(e) = entry.enabled {
+            t.insert("enabled".into(), e.into());
+        }
+        if let Some(d) = entry.timeout {
+            t.insert("timeout".into(), sonde_core::duration::format(d).into());
+        }
+        let names = |v: &[sonde_core::profile::Named]| -> toml::Value {
+            v.iter()
+                .map(|n| toml::Value::from(n.name.clone()))
+                .collect::<Vec<_>>()
+                .into()
+        };
+        if !entry.needs.is_empty() {
+            t.insert("needs".into(), names(&entry.needs));
+        }
+        if !entry.after.is_empty() {
+            t.insert("after".into(), names(&entry.after));
+        }
+        t.extend(entry.settings.clone());
+        collectors.insert(name.clone(), t.into());
+    }
+    root.insert("collectors".into(), collectors.into());
+    let chain: Vec<&str> = profile.chain.iter().map(|s| &**s).collect();
+    format!(
+        "# merged from: {}\n{}",
+        chain.join(" <- "),
+        toml::to_string_pretty(&root).unwrap_or_default()
+    )
+}

@@ -1,0 +1,243 @@
+//! The real `sonde` binary: help text, text report, JSON, exit codes.
+//! Nothing here sends a packet: the profiles used answer from a fixed hosts
+//! file, and the resolver they name is never asked.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn sonde(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(args)
+        .env("COLUMNS", "100")
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env("SONDE_CONFIG_DIR", scratch("no-config"))
+        .output()
+        .expect("sonde runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sonde-cli-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A profile that answers `localhost` from a fixed hosts file and names a
+/// resolver on a closed loopback port, so the output is the same everywhere.
+fn offline_profile(tag: &str) -> String {
+    let dir = scratch(&format!("offline-{tag}"));
+    let hosts = dir.join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n").expect("hosts");
+    let profile = dir.join("offline.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name = \"offline\"\ndescription = \"answers from a fixed hosts file\"\nextends = \"default\"\n\n[collectors.dns]\nhosts-file = \"{}\"\nnameservers = [\"127.0.0.1:9\"]\n",
+            hosts.display()
+        ),
+    )
+    .expect("profile");
+    profile.display().to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Replaces what changes from run to run (timings, dates) with placeholders.
+fn redact(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            let mut out = String::new();
+            let mut words = line.split(' ').peekable();
+            while let Some(w) = words.next() {
+                let is_ms = words.peek().is_some_and(|n| n.starts_with("ms"));
+                if is_ms && w.parse::<f64>().is_ok() {
+                    out.push('N');
+                } else if w.len() >= 20 && w.starts_with("20") && w.contains('T') {
+                    out.push_str("TIMESTAMP");
+                    out.push_str(&w[w.trim_end().len()..]);
+                } else {
+                    out.push_str(w);
+                }
+                if words.peek().is_some() {
+                    out.push(' ');
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+#[test]
+fn help_teaches() {
+    let o = sonde(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    insta::assert_snapshot!("help", stdout(&o));
+}
+
+#[test]
+fn text_report_of_localhost() {
+    let profile = offline_profile("text");
+    let o = sonde(&["localhost", "--profile", &profile]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dir = scratch("offline-text").display().to_string();
+    insta::assert_snapshot!("localhost_text", redact(&stdout(&o)).replace(&dir, "$DIR"));
+    assert_eq!(
+        stderr(&o),
+        "",
+        "no progress line when stderr is not a terminal"
+    );
+}
+
+#[test]
+fn json_report_of_localhost() {
+    let profile = offline_profile("json");
+    let o = sonde(&["localhost", "--profile", &profile, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["profile"], "offline");
+    assert_eq!(report["mode_no_agent"], true);
+    assert_eq!(
+        report["target"]["host"],
+        serde_json::json!({"kind": "name", "value": "localhost"})
+    );
+    assert_eq!(report["collectors"]["dns"]["outcome"]["status"], "ok");
+    let addresses: Vec<&str> = report["sections"]["dns"]["addresses"]
+        .as_array()
+        .expect("addresses")
+        .iter()
+        .map(|a| a["ip"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(addresses, ["127.0.0.1", "::1"]);
+    assert_eq!(report["errors"], serde_json::json!({}));
+}
+
+#[test]
+fn debug_prints_a_timeline() {
+    let profile = offline_profile("debug");
+    let o = sonde(&["localhost", "--profile", &profile, "--debug"]);
+    let out = stdout(&o);
+    assert!(out.contains("timeline (0 to"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("dns") && l.contains('█') && l.ends_with("ok")),
+        "{out}"
+    );
+}
+
+#[test]
+fn exit_codes() {
+    let profile = offline_profile("exit");
+    let bad_profile = scratch("bad").join("bad.toml");
+    std::fs::write(&bad_profile, "[collectors.dsn]\n").expect("write");
+    let bad_profile = bad_profile.display().to_string();
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["--version"], 0, ""),
+        (vec!["localhost", "--profile", &profile], 0, ""),
+        (vec!["exa mple.com"], 64, "sonde: invalid target `exa mple.com`: the target contains white space\n"),
+        (vec!["example.com:443"], 64, "sonde: invalid target `example.com:443`: a port is only accepted inside a URL (for example https://example.com:443/); give the host alone or a full URL\n"),
+        (vec![], 64, "sonde: no target given; try `sonde example.com`, or `sonde --help`\n"),
+        (vec!["localhost", "--timeout", "soon"], 64, "sonde: --timeout: `soon` is not a duration (expected number at 0); write e.g. \"3s\" or \"500ms\"\n"),
+        (vec!["localhost", "--profile", "nosuch"], 64, "sonde: the profile has 1 problem:\n  command line: no profile named `nosuch`; known profiles: default, full, quick\n"),
+        (vec!["localhost", "--profile", &bad_profile], 64, ""),
+        (vec!["nothing.invalid", "--profile", &profile], 2, "sonde: DNS resolution failed: no address for nothing.invalid: .invalid names never exist (RFC 6761 §6.4); no query was sent\n"),
+    ];
+    for (args, code, err) in cases {
+        let o = sonde(&args);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+        if !err.is_empty() {
+            assert_eq!(stderr(&o), err, "{args:?}");
+        }
+        assert!(!stderr(&o).contains("panicked"), "{args:?}");
+    }
+    let o = sonde(&["--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(64));
+}
+
+#[test]
+fn critical_failure_still_prints_the_partial_report() {
+    let profile = offline_profile("critical");
+    let o = sonde(&["nothing.invalid", "--profile", &profile, "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(report["collectors"]["dns"]["outcome"]["status"], "failed");
+    assert!(report["errors"]["dns"]
+        .as_str()
+        .unwrap_or_default()
+        .contains(".invalid names never exist"));
+}
+
+#[test]
+fn plan_text_and_dot() {
+    let o = sonde(&["plan", "example.com"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).starts_with("profile default: "),
+        "{}",
+        stdout(&o)
+    );
+    let o = sonde(&["plan", "example.com", "--dot"]);
+    assert!(stdout(&o).starts_with("digraph sonde {"));
+    let o = sonde(&["plan", "bad host"]);
+    assert_eq!(o.status.code(), Some(64));
+}
+
+#[test]
+fn profiles_commands() {
+    let o = sonde(&["profiles", "list"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    for name in ["default", "quick", "full"] {
+        assert!(out.lines().any(|l| l.starts_with(name)), "{out}");
+    }
+    let o = sonde(&["profiles", "show", "quick", "--resolved"]);
+    assert!(
+        stdout(&o).contains("extends")
+            || stdout(&o).contains(
+                "merged from: built-in profile \"default\" <- built-in profile \"quick\""
+            )
+    );
+    let o = sonde(&["profiles", "validate", "default"]);
+    assert_eq!(stdout(&o), "default: valid (1 collectors: dns)\n");
+}
+
+#[test]
+fn user_profiles_override_builtins() {
+    let dir = scratch("user-config");
+    std::fs::create_dir_all(dir.join("profiles")).expect("dir");
+    std::fs::write(
+        dir.join("profiles/quick.toml"),
+        "name = \"quick\"\ndescription = \"mine\"\n[collectors.dns]\n",
+    )
+    .expect("write");
+    let o = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["profiles", "list"])
+        .env("SONDE_CONFIG_DIR", &dir)
+        .output()
+        .expect("runs");
+    let out = stdout(&o);
+    assert!(
+        out.lines().any(|l| l.starts_with("quick")
+            && l.contains("mine")
+            && l.contains("overrides the built-in")),
+        "{out}"
+    );
+}
+
+#[test]
+fn collectors_list_names_every_builtin() {
+    let o = sonde(&["collectors", "list"]);
+    let out = stdout(&o);
+    let names: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["dns"]);
+}
