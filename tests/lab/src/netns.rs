@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use nix::sched::{setns, CloneFlags};
 
@@ -21,24 +21,37 @@ const NETNS_RUN_DIR: &str = "/run/netns";
 pub(crate) const NETNS_ETC_DIR: &str = "/etc/netns";
 
 /// Whether this process can build a lab; the error says what is missing.
+///
+/// The first call creates and deletes a probe namespace, so a root process that may not make
+/// namespaces (a locked-down container) is told so here instead of failing in
+/// [`crate::Lab::start`]. The answer is kept for the life of the process.
 pub fn check_available() -> Result<(), LabError> {
+    static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    AVAILABLE
+        .get_or_init(probe)
+        .clone()
+        .map_err(LabError::Unavailable)
+}
+
+fn probe() -> Result<(), String> {
     if !nix::unistd::geteuid().is_root() {
-        return Err(LabError::Unavailable(
-            "not running as root (network namespaces need CAP_SYS_ADMIN)".into(),
-        ));
+        return Err("not running as root (network namespaces need CAP_SYS_ADMIN)".into());
     }
     if !Path::new("/proc/self/ns/net").exists() {
-        return Err(LabError::Unavailable(
-            "this kernel has no network namespaces (/proc/self/ns/net is missing)".into(),
-        ));
+        return Err("this kernel has no network namespaces (/proc/self/ns/net is missing)".into());
     }
     match Command::new("ip").arg("-V").stdout(Stdio::null()).status() {
-        Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err(LabError::Unavailable(format!("`ip -V` exited with {s}"))),
-        Err(e) => Err(LabError::Unavailable(format!(
-            "cannot run `ip` (install iproute2): {e}"
-        ))),
+        Ok(s) if s.success() => {}
+        Ok(s) => return Err(format!("`ip -V` exited with {s}")),
+        Err(e) => return Err(format!("cannot run `ip` (install iproute2): {e}")),
     }
+    // Named like a lab's, so a crash right here is cleaned up like any stale lab.
+    let name = format!("{}probe", lab_prefix(std::process::id(), u32::MAX));
+    let created = add_all(std::slice::from_ref(&name));
+    let deleted = delete_all(std::slice::from_ref(&name));
+    created
+        .and(deleted)
+        .map_err(|e| format!("cannot create a network namespace: {e}"))
 }
 
 /// Moves the calling thread into network namespace `ns` (a name under /run/netns).

@@ -4,6 +4,7 @@
 //! are plain values here ([`Zone::standard`], the name constants), and the server in
 //! [`crate::dns`] only translates them to the wire.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -164,6 +165,52 @@ impl RecordData {
     }
 }
 
+impl fmt::Display for RecordData {
+    /// The zone-file (presentation) form of the data: `10 mail.sonde.test.`,
+    /// `0 issue "ca.sonde.test"`, `"text"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordData::A(ip) => write!(f, "{ip}"),
+            RecordData::Aaaa(ip) => write!(f, "{ip}"),
+            RecordData::Cname(name) | RecordData::Ns(name) | RecordData::Ptr(name) => {
+                f.write_str(name)
+            }
+            RecordData::Mx {
+                preference,
+                exchange,
+            } => write!(f, "{preference} {exchange}"),
+            RecordData::Soa {
+                mname,
+                rname,
+                serial,
+                refresh,
+                retry,
+                expire,
+                minimum,
+            } => write!(
+                f,
+                "{mname} {rname} {serial} {refresh} {retry} {expire} {minimum}"
+            ),
+            RecordData::Txt(strings) => {
+                let quoted: Vec<String> = strings.iter().map(|s| format!("{s:?}")).collect();
+                f.write_str(&quoted.join(" "))
+            }
+            RecordData::Caa {
+                critical,
+                tag,
+                issuer,
+            } => {
+                let flags = if *critical { 128 } else { 0 };
+                let tag = match tag {
+                    CaaTag::Issue => "issue",
+                    CaaTag::IssueWild => "issuewild",
+                };
+                write!(f, "{flags} {tag} {issuer:?}")
+            }
+        }
+    }
+}
+
 /// One resource record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneRecord {
@@ -173,6 +220,20 @@ pub struct ZoneRecord {
     pub ttl: u32,
     /// The data.
     pub data: RecordData,
+}
+
+impl fmt::Display for ZoneRecord {
+    /// The zone-file line: `target.sonde.test. 300 IN MX 10 mail.sonde.test.`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} IN {} {}",
+            self.name,
+            self.ttl,
+            self.data.record_type(),
+            self.data
+        )
+    }
 }
 
 /// How the server treats a name instead of answering from the records.
@@ -408,5 +469,31 @@ mod tests {
         assert_eq!(zone.origin_of("example.com."), None);
         assert_eq!(zone.behaviour(DROP_NAME), Some(Behaviour::Drop));
         assert_eq!(big_txt(3).len(), 250);
+    }
+
+    #[test]
+    fn records_print_in_zone_file_form() {
+        let zone = Zone::standard(ZoneOptions::default());
+        let line = |name, t| zone.records(name, t)[0].to_string();
+        assert_eq!(
+            line(TARGET_NAME, RecordType::MX),
+            "target.sonde.test. 300 IN MX 10 mail.sonde.test."
+        );
+        assert_eq!(
+            line(TARGET_NAME, RecordType::CAA),
+            "target.sonde.test. 300 IN CAA 0 issue \"ca.sonde.test\""
+        );
+        assert_eq!(
+            line(ORIGIN, RecordType::SOA),
+            "sonde.test. 300 IN SOA dns.sonde.test. hostmaster.sonde.test. 2026120301 3600 600 86400 300"
+        );
+        assert_eq!(
+            line(NODATA_NAME, RecordType::TXT),
+            "nodata.sonde.test. 300 IN TXT \"this name has only a TXT record\""
+        );
+        assert_eq!(
+            line(WWW_NAME, RecordType::CNAME),
+            "www.sonde.test. 300 IN CNAME web.sonde.test."
+        );
     }
 }
