@@ -226,3 +226,62 @@ fn labs_build_in_parallel_and_quickly() {
         assert_eq!(answer.answers.len(), 1);
     }
 }
+
+#[test]
+fn sonde_lab_up_serves_until_sigterm_then_tears_down() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+
+    /// Stops the lab process even when an assertion fails, so it never outlives the test.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            // Only a child not yet reaped: its pid cannot have been reused.
+            if let Ok(None) = self.0.try_wait() {
+                let _ = kill(Pid::from_raw(self.0.id() as i32), Signal::SIGTERM);
+                let _ = self.0.wait();
+            }
+        }
+    }
+
+    require_root_or_skip!();
+    let mut child = Stop(
+        Command::new(env!("CARGO_BIN_EXE_sonde-lab"))
+            .args(["up", "--slow-delay", "100ms"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut child.0;
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("serving");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let printed = printed.join("\n");
+    let prefix = format!("sl{}x0-", child.id());
+    for role in Role::ALL {
+        let ns = format!("{prefix}{}", role.name());
+        assert!(printed.contains(&ns), "{printed}");
+        assert!(Path::new("/run/netns").join(&ns).exists(), "{ns}");
+    }
+    assert!(printed.contains("203.0.113.53"), "{printed}");
+
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    assert!(child.wait().unwrap().success());
+    for role in Role::ALL {
+        let ns = format!("{prefix}{}", role.name());
+        assert!(
+            !Path::new("/run/netns").join(&ns).exists(),
+            "{ns} left behind"
+        );
+    }
+}
