@@ -31,6 +31,11 @@ const ROUTER_SYSCTLS: [(&str, &str); 2] = [
     ("net/ipv6/conf/all/forwarding", "1"),
 ];
 
+/// The /etc/hosts of every lab namespace: localhost only, so names resolve through the lab's
+/// DNS server whatever the machine's /etc/hosts says.
+pub const HOSTS_FILE: &str =
+    "# written by sonde-lab\n127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n";
+
 /// Settings of a lab before it is built. [`Lab::start`] uses the defaults.
 #[derive(Debug, Clone, Default)]
 pub struct LabBuilder {
@@ -111,7 +116,7 @@ impl Lab {
         self.for_each_namespace(|role, ns| netns::ip_batch(Some(ns), &self.address_script(role)))?;
         // Routes only once every link is up at both ends, so each gateway is reachable.
         self.for_each_namespace(|role, ns| netns::ip_batch(Some(ns), &self.route_script(role)))?;
-        self.write_resolv_conf()?;
+        self.write_etc_files()?;
         let dns_addrs = self.addresses(Role::Dns);
         let server = dns::server::start(self.namespace(Role::Dns), self.zone.clone(), dns_addrs)?;
         self.servers.push(server);
@@ -192,23 +197,41 @@ impl Lab {
         script
     }
 
-    /// Every lab namespace resolves through the lab's DNS server, so `ip netns exec` of any
-    /// tool never asks the machine's resolver.
-    fn write_resolv_conf(&self) -> Result<(), LabError> {
+    /// Every lab namespace resolves through the lab's DNS server only, so `ip netns exec` of
+    /// any tool never asks the machine's resolver: a resolv.conf naming the lab server, a hosts
+    /// file with only localhost ([`HOSTS_FILE`], so answers do not depend on the machine), and,
+    /// when the machine has an nsswitch.conf, a copy whose `hosts:` line is `files dns` (no
+    /// systemd-resolved or mDNS module, which would reach the machine's resolver over a unix
+    /// socket).
+    fn write_etc_files(&self) -> Result<(), LabError> {
+        let mut files = vec![
+            ("resolv.conf", self.resolv_conf()),
+            ("hosts", HOSTS_FILE.to_owned()),
+        ];
+        if let Ok(nsswitch) = std::fs::read_to_string("/etc/nsswitch.conf") {
+            files.push(("nsswitch.conf", lab_nsswitch(&nsswitch)));
+        }
+        for ns in self.namespaces.values() {
+            let dir = netns::etc_dir(ns);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| LabError::io(format!("cannot create {}", dir.display()), e))?;
+            for (name, text) in &files {
+                let path = dir.join(name);
+                std::fs::write(&path, text)
+                    .map_err(|e| LabError::io(format!("cannot write {}", path.display()), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The resolv.conf of every lab namespace.
+    pub fn resolv_conf(&self) -> String {
         let mut text = String::from("# written by sonde-lab\n");
         for ip in self.addresses(Role::Dns) {
             let _ = writeln!(text, "nameserver {ip}");
         }
         text.push_str("options timeout:1 attempts:2\n");
-        for ns in self.namespaces.values() {
-            let dir = netns::etc_dir(ns);
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| LabError::io(format!("cannot create {}", dir.display()), e))?;
-            let path = dir.join("resolv.conf");
-            std::fs::write(&path, &text)
-                .map_err(|e| LabError::io(format!("cannot write {}", path.display()), e))?;
-        }
-        Ok(())
+        text
     }
 
     /// The namespace of a role, e.g. `sl1234x0-client`.
@@ -330,6 +353,20 @@ impl Drop for Lab {
             eprintln!("sonde-lab: teardown of {}*: {e}", self.prefix);
         }
     }
+}
+
+/// The machine's nsswitch.conf with the `hosts:` line replaced by `files dns`.
+fn lab_nsswitch(machine: &str) -> String {
+    let mut text = String::from("# written by sonde-lab: the machine's, with hosts: files dns\n");
+    for line in machine.lines() {
+        if line.trim_start().starts_with("hosts:") {
+            text.push_str("hosts: files dns\n");
+        } else {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    text
 }
 
 /// The name of the interface facing `peer` (`eth-r1`): unique within a namespace as long as two

@@ -30,7 +30,7 @@ pub mod topology;
 pub mod zone;
 
 pub use error::LabError;
-pub use lab::{Lab, LabBuilder};
+pub use lab::{Lab, LabBuilder, HOSTS_FILE};
 pub use netns::check_available;
 pub use topology::{addr, Role, Topology};
 pub use zone::Zone;

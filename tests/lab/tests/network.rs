@@ -138,6 +138,22 @@ fn the_client_resolves_through_the_lab_dns_server() {
     assert!(resolv.contains("nameserver 203.0.113.53"), "{resolv}");
     assert!(resolv.contains("nameserver 2001:db8:53::53"), "{resolv}");
     assert!(!resolv.contains("10.255.255.53"), "{resolv}");
+    let hosts = lab.exec(Role::Client, "cat", &["/etc/hosts"]).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&hosts.stdout),
+        sonde_lab::HOSTS_FILE
+    );
+    if Path::new("/etc/nsswitch.conf").exists() {
+        let out = lab
+            .exec(Role::Client, "cat", &["/etc/nsswitch.conf"])
+            .unwrap();
+        let nsswitch = String::from_utf8_lossy(&out.stdout);
+        let hosts: Vec<&str> = nsswitch
+            .lines()
+            .filter(|l| l.starts_with("hosts:"))
+            .collect();
+        assert_eq!(hosts, ["hosts: files dns"], "{nsswitch}");
+    }
     // glibc in the client namespace asks the lab's server and gets the lab's answer.
     let out = lab
         .exec(Role::Client, "getent", &["ahostsv4", zone::TARGET_NAME])
