@@ -7,13 +7,14 @@ use futures_util::future::join_all;
 use sonde_core::{Context, Failure, Host};
 use tokio::time::Instant;
 
+use crate::answer::reverse_name;
 use crate::config::DnsConfig;
 use crate::hosts::{self, Hosts, SpecialName};
 use crate::output::{
     Address, DnsOutput, LocalAnswer, Lookup, Ptr, Record, RecordType, ResolverInfo, ResolverSource,
     Source, Status,
 };
-use crate::resolver::{reverse_name, Resolver};
+use crate::resolver::Resolver;
 
 /// Runs the collector, giving up at once when the run is cancelled.
 pub(crate) async fn run(config: &DnsConfig, ctx: &Context) -> Result<DnsOutput, Failure> {

@@ -70,9 +70,9 @@ impl Default for DnsConfig {
 }
 
 /// Most UDP sends per query and server.
-const MAX_ATTEMPTS: u8 = 5;
+pub const MAX_ATTEMPTS: u8 = 5;
 /// Longest sensible per-query timeout.
-const MAX_QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+pub const MAX_QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl DnsConfig {
     /// Checks every rule and returns the first broken one, naming its key.

@@ -10,6 +10,7 @@
 //! Other collectors that need a lookup of their own use the same servers
 //! through [`Resolver::from_info`] and [`lookup_txt`].
 
+mod answer;
 mod collect;
 pub mod config;
 pub mod hosts;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use sonde_core::{Context, Failure, Spec, TypedCollector, View};
 
+pub use answer::reverse_name;
 pub use config::DnsConfig;
 pub use output::{
     Address, CnameLink, DnsOutput, LocalAnswer, Lookup, Ptr, Record, RecordType, ResolverInfo,

@@ -20,20 +20,15 @@ use hickory_resolver::net::tcp::TcpClientStream;
 use hickory_resolver::net::udp::UdpClientStream;
 use hickory_resolver::net::xfer::DnsHandle;
 use hickory_resolver::net::NetError;
-use hickory_resolver::proto::op::{
-    DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode,
-};
-use hickory_resolver::proto::rr::{Name, RData, RecordType as WireType};
+use hickory_resolver::proto::op::{DnsRequest, DnsRequestOptions, DnsResponse, Query};
+use hickory_resolver::proto::rr::Name;
 use tokio::time::Instant;
 
-use crate::config::DnsConfig;
+use crate::answer::{interpret, to_fqdn, wire_type, MAX_CHAIN};
+use crate::config::{DnsConfig, MAX_ATTEMPTS, MAX_QUERY_TIMEOUT};
 use crate::output::{
-    CnameLink, Lookup, Record, RecordType, ResolverInfo, ResolverSource, ServerAttempt, Status,
-    Transport,
+    CnameLink, Lookup, RecordType, ResolverInfo, ResolverSource, ServerAttempt, Status, Transport,
 };
-
-/// Longest CNAME chain followed, as most resolvers do.
-const MAX_CHAIN: usize = 8;
 
 /// Why a resolver could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -106,20 +101,21 @@ impl Resolver {
         Resolver {
             nameservers: info.nameservers.clone(),
             source: info.source,
-            query_timeout: Duration::from_millis(info.query_timeout_ms.max(1)),
-            attempts: info.attempts.max(1),
+            query_timeout: clamp(Duration::from_millis(info.query_timeout_ms)),
+            attempts: info.attempts.clamp(1, MAX_ATTEMPTS),
         }
     }
 
     /// Sets how long one server gets for one query.
+    /// Kept between 1 ms and 60 s.
     pub fn with_query_timeout(mut self, timeout: Duration) -> Self {
-        self.query_timeout = timeout;
+        self.query_timeout = clamp(timeout);
         self
     }
 
-    /// Sets how many UDP sends one server gets for one query (at least 1).
+    /// Sets how many UDP sends one server gets for one query (1 to 5).
     pub fn with_attempts(mut self, attempts: u8) -> Self {
-        self.attempts = attempts.max(1);
+        self.attempts = attempts.clamp(1, MAX_ATTEMPTS);
         self
     }
 
@@ -143,7 +139,8 @@ impl Resolver {
     /// timeout. For A and AAAA the CNAME records leading to the answer are
     /// returned too.
     pub async fn lookup(&self, name: &str, record_type: RecordType) -> Lookup {
-        let budget = self.query_timeout * (self.nameservers.len().max(1) as u32);
+        let servers = u32::try_from(self.nameservers.len()).unwrap_or(u32::MAX);
+        let budget = self.query_timeout.saturating_mul(servers.max(1));
         self.lookup_until(name, record_type, Instant::now() + budget)
             .await
             .0
@@ -315,6 +312,12 @@ impl Resolver {
     }
 }
 
+/// Keeps a per-query timeout sane, whatever a report or caller says, so
+/// that no deadline arithmetic can overflow.
+fn clamp(timeout: Duration) -> Duration {
+    timeout.clamp(Duration::from_millis(1), MAX_QUERY_TIMEOUT)
+}
+
 /// What one server did with one query.
 enum Reply {
     Response(Box<DnsResponse>, Transport),
@@ -338,130 +341,6 @@ fn is_timeout(e: &NetError) -> bool {
         NetError::Io(io) => io.kind() == std::io::ErrorKind::TimedOut,
         _ => false,
     }
-}
-
-/// Turns a reply into a status, the records of the asked type and the
-/// CNAME links leading to them.
-fn interpret(
-    response: &DnsResponse,
-    qname: &str,
-    record_type: RecordType,
-) -> (Status, Vec<Record>, Vec<CnameLink>, Option<String>) {
-    let code = response.metadata.response_code;
-    let mut links: Vec<CnameLink> = Vec::new();
-    let mut owner = qname.to_ascii_lowercase();
-    if record_type != RecordType::Cname {
-        // Follow the chain through the answer section, refusing loops.
-        while links.len() < MAX_CHAIN {
-            let next = response.answers.iter().find_map(|r| match &r.data {
-                RData::CNAME(target) if name_text(&r.name) == owner => {
-                    Some((name_text(&target.0), r.ttl))
-                }
-                _ => None,
-            });
-            let Some((target, ttl)) = next else { break };
-            if target == qname || links.iter().any(|l| l.name == target) {
-                break;
-            }
-            links.push(CnameLink {
-                name: owner.clone(),
-                target: target.clone(),
-                ttl,
-            });
-            owner = target;
-        }
-    }
-    let records: Vec<Record> = response
-        .answers
-        .iter()
-        .filter(|r| name_text(&r.name) == owner)
-        .filter_map(|r| {
-            record_value(&r.data, record_type).map(|value| Record {
-                name: name_text(&r.name),
-                ttl: Some(r.ttl),
-                value,
-            })
-        })
-        .collect();
-    let (status, detail) = match code {
-        ResponseCode::NoError if records.is_empty() => (Status::NoData, None),
-        ResponseCode::NoError => (Status::Answered, None),
-        ResponseCode::NXDomain => (Status::NxDomain, None),
-        ResponseCode::ServFail => (Status::ServFail, None),
-        ResponseCode::Refused => (Status::Refused, None),
-        other => (
-            Status::Error,
-            Some(format!("response code {}", other.to_str())),
-        ),
-    };
-    (status, records, links, detail)
-}
-
-/// A record's value in presentation form, when it is of the asked type.
-fn record_value(data: &RData, record_type: RecordType) -> Option<String> {
-    let text = match (data, record_type) {
-        (RData::A(a), RecordType::A) => a.0.to_string(),
-        (RData::AAAA(a), RecordType::Aaaa) => a.0.to_string(),
-        (RData::CNAME(n), RecordType::Cname) => name_text(&n.0),
-        (RData::NS(n), RecordType::Ns) => name_text(&n.0),
-        (RData::PTR(n), RecordType::Ptr) => name_text(&n.0),
-        (RData::MX(mx), RecordType::Mx) => format!("{} {}", mx.preference, name_text(&mx.exchange)),
-        (RData::SOA(soa), RecordType::Soa) => format!(
-            "{} {} {} {} {} {} {}",
-            name_text(&soa.mname),
-            name_text(&soa.rname),
-            soa.serial,
-            soa.refresh,
-            soa.retry,
-            soa.expire,
-            soa.minimum
-        ),
-        (RData::TXT(txt), RecordType::Txt) => txt
-            .txt_data
-            .iter()
-            .map(|part| String::from_utf8_lossy(part).into_owned())
-            .collect::<String>(),
-        (RData::CAA(caa), RecordType::Caa) => caa.to_string(),
-        _ => return None,
-    };
-    Some(text)
-}
-
-/// A name as people write it: ASCII, lower case, no final dot.
-fn name_text(name: &Name) -> String {
-    let text = name.to_ascii().to_ascii_lowercase();
-    match text.trim_end_matches('.') {
-        "" => ".".to_string(),
-        trimmed => trimmed.to_string(),
-    }
-}
-
-/// An absolute name: no search list is applied, the target is taken as
-/// written.
-fn to_fqdn(name: &str) -> Result<Name, String> {
-    let mut parsed =
-        Name::from_ascii(name).map_err(|e| format!("`{name}` is not a DNS name: {e}"))?;
-    parsed.set_fqdn(true);
-    Ok(parsed)
-}
-
-fn wire_type(record_type: RecordType) -> WireType {
-    match record_type {
-        RecordType::A => WireType::A,
-        RecordType::Aaaa => WireType::AAAA,
-        RecordType::Cname => WireType::CNAME,
-        RecordType::Mx => WireType::MX,
-        RecordType::Ns => WireType::NS,
-        RecordType::Soa => WireType::SOA,
-        RecordType::Txt => WireType::TXT,
-        RecordType::Caa => WireType::CAA,
-        RecordType::Ptr => WireType::PTR,
-    }
-}
-
-/// The reverse (`in-addr.arpa` / `ip6.arpa`) name of an address.
-pub fn reverse_name(ip: std::net::IpAddr) -> String {
-    name_text(&Name::from(ip))
 }
 
 /// Why [`lookup_txt`] found nothing usable.
