@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 const NODES: usize = 200;
 /// Untimed runs before measuring.
 const WARMUP: usize = 10;
-/// Timed runs per shape (overridable with `SONDE_BENCH_RUNS`).
+/// Timed runs per case (overridable with `SONDE_BENCH_RUNS`).
 const RUNS: usize = 50;
 /// Timed runs of each executor in the critical-path benchmark.
 const PATH_RUNS: usize = 5;
@@ -270,7 +270,7 @@ fn theory() -> (u64, u64) {
 enum Case {
     /// A whole `sonde_core::run` of this plan.
     Run(Plan),
-    /// The floor of the chain shape: `NODES` sequential hops from the
+    /// A reference for the chain shape: `NODES` sequential hops from the
     /// caller's runtime to a runtime built like sonde's collector runtime
     /// (4 workers) and back, each a spawn of a task that returns at once,
     /// awaited before the next. No scheduler involved.
@@ -331,12 +331,19 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(RUNS);
-    // The caller's runtime, where the scheduler keeps time (current-thread,
-    // like `#[tokio::test]`); collectors get sonde's own 4-worker runtime.
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // The caller's runtime, where the scheduler keeps time: current-thread
+    // (like `#[tokio::test]`), or multi-thread (like `#[tokio::main]`) with
+    // `SONDE_BENCH_CALLER=multi_thread`. Collectors get sonde's own runtime.
+    let caller = match std::env::var("SONDE_BENCH_CALLER").as_deref() {
+        Ok("multi_thread") => "multi_thread",
+        _ => "current_thread",
+    };
+    let mut builder = if caller == "multi_thread" {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => panic!("no tokio runtime: {e}"),
     };
@@ -344,13 +351,13 @@ fn main() {
     let bench_start = Instant::now();
 
     // 1. Per-node overhead.
-    let hop_runtime = match tokio::runtime::Builder::new_multi_thread()
+    let hops_runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => panic!("no hop runtime: {e}"),
+        Err(e) => panic!("no runtime for the bare hops: {e}"),
     };
     let shapes = [
         ("independent", independent()),
@@ -363,17 +370,17 @@ fn main() {
         assert_eq!(plan.nodes.len(), NODES);
         cases.push(Case::Run(plan));
     }
-    cases.push(Case::Hops(hop_runtime.handle().clone()));
+    cases.push(Case::Hops(hops_runtime.handle().clone()));
     let load_before = load_average();
     let us = rt.block_on(sample(&cases, &target, runs));
-    hop_runtime.shutdown_background();
-    let (empty_us, floor) = (&us[0], &us[us.len() - 1]);
+    hops_runtime.shutdown_background();
+    let (empty_us, hops) = (&us[0], &us[us.len() - 1]);
     let empty_med = median(empty_us);
     let n = NODES as f64;
 
     println!("sonde scheduler benchmark");
     println!(
-        "caller runtime: tokio current-thread; {runs} timed runs per case after {WARMUP} warm-up rounds, cases interleaved; nearest-rank percentiles"
+        "caller runtime: tokio {caller}; {runs} timed runs per case after {WARMUP} warm-up rounds, cases interleaved; nearest-rank percentiles"
     );
     println!(
         "cpus: {}; load average before: {load_before}",
@@ -422,15 +429,15 @@ fn main() {
     }
     println!(
         "  {:<12} {:>10.3} {:>10.2} {:>10.2} {:>10.2} {:>14}  {NODES} sequential spawn+await hops to a 4-worker runtime, no scheduler",
-        "hop floor",
-        median(floor) / 1000.0,
-        median(floor) / n,
-        pct(floor, 90.0) / n,
-        floor[floor.len() - 1] / n,
+        "bare hops",
+        median(hops) / 1000.0,
+        median(hops) / n,
+        pct(hops, 90.0) / n,
+        hops[hops.len() - 1] / n,
         "-",
     );
     println!("  (net = (median − empty-plan median) / {NODES}: the scheduling cost without the runtime start)");
-    println!("  (hop floor: a chain pays one such hop per node, since collectors run on a runtime of their own)");
+    println!("  (bare hops: a chain pays one such round trip per node, since collectors run on a runtime of their own)");
 
     // 2. Critical path vs phase barriers.
     let (theory_dag, theory_barrier) = theory();
@@ -516,12 +523,12 @@ fn main() {
         "nodes": NODES,
         "runs": runs,
         "warmup": WARMUP,
-        "caller_runtime": "current_thread",
+        "caller_runtime": caller,
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
         "load_average_before": load_before,
         "empty_plan_us": { "median": round(empty_med, 1), "p90": round(pct(empty_us, 90.0), 1) },
         "per_node": per_node,
-        "hop_floor_us_per_hop": { "median": round(median(floor) / n, 2), "p90": round(pct(floor, 90.0) / n, 2) },
+        "bare_hops_us_per_hop": { "median": round(median(hops) / n, 2), "p90": round(pct(hops, 90.0) / n, 2) },
         "critical_path": {
             "runs": PATH_RUNS,
             "dag_ms": round(dag, 1),
