@@ -120,13 +120,22 @@ impl Spec {
     }
 }
 
-/// Why a collector produced no section.
+/// Why a collector did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// It tried and failed; the message says why.
     Failed(String),
     /// It decided not to run; the reason says why (e.g. "no TLS port open").
     Skipped(String),
+    /// It failed, but what it found on the way is worth reporting (the
+    /// lookups of a name without an address, the ports scanned before a
+    /// deadline). The report keeps the section; the outcome is `failed`.
+    Partial {
+        /// Why it failed.
+        error: String,
+        /// What it found.
+        section: Section,
+    },
 }
 
 impl Failure {
@@ -138,6 +147,20 @@ impl Failure {
     /// A deliberate skip.
     pub fn skipped(reason: impl Into<String>) -> Self {
         Failure::Skipped(reason.into())
+    }
+
+    /// A failure that still reports what was found.
+    pub fn partial<T: Serialize + Send + Sync + 'static>(
+        error: impl fmt::Display,
+        found: T,
+    ) -> Self {
+        match Section::typed(found) {
+            Ok(section) => Failure::Partial {
+                error: error.to_string(),
+                section,
+            },
+            Err(_) => Failure::Failed(error.to_string()),
+        }
     }
 }
 
@@ -170,6 +193,15 @@ impl fmt::Debug for Section {
         self.json.fmt(f)
     }
 }
+
+/// Sections are equal when their reports would be.
+impl PartialEq for Section {
+    fn eq(&self, other: &Self) -> bool {
+        self.json == other.json
+    }
+}
+
+impl Eq for Section {}
 
 impl Section {
     /// A section from a typed output.

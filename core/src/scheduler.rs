@@ -108,6 +108,7 @@ struct Run<'a> {
     global: Instant,
     handle: tokio::runtime::Handle,
     root: CancellationToken,
+    nodes: HashMap<&'a str, &'a Node>,
     waiting: HashMap<&'a str, usize>,
     dependents: HashMap<&'a str, Vec<&'a Node>>,
     running: HashMap<String, Running>,
@@ -144,6 +145,7 @@ pub async fn run(plan: &Plan, target: Arc<Target>, opts: &RunOptions) -> RunOutp
         global: start + plan.timeout,
         handle,
         root: CancellationToken::new(),
+        nodes: HashMap::new(),
         waiting: HashMap::new(),
         dependents: HashMap::new(),
         running: HashMap::new(),
@@ -170,6 +172,7 @@ impl<'a> Run<'a> {
 
     async fn go(&mut self) {
         for node in &self.plan.nodes {
+            self.nodes.insert(&node.name, node);
             self.waiting.insert(&node.name, node.waits_for().count());
             for dep in node.waits_for() {
                 self.dependents.entry(dep.as_str()).or_default().push(node);
@@ -305,7 +308,7 @@ impl<'a> Run<'a> {
     /// Records an outcome and releases the nodes that waited for it.
     fn finish(&mut self, name: &str, outcome: Outcome, started: Option<Instant>) {
         let now = Instant::now();
-        let node = self.plan.node(name);
+        let node = self.nodes.get(name).copied();
         if let (Some(node), false) = (node, outcome.is_ok()) {
             if node.critical && self.out.stop.is_none() {
                 let cause = outcome.error_text().unwrap_or_else(|| match &outcome {
@@ -334,7 +337,8 @@ impl<'a> Run<'a> {
                 }),
             },
         );
-        let dependents = self.dependents.get(name).cloned().unwrap_or_default();
+        // Each node finishes once, so its dependents can be taken out.
+        let dependents = self.dependents.remove(name).unwrap_or_default();
         for dep in dependents {
             if let Some(count) = self.waiting.get_mut(dep.name.as_str()) {
                 *count -= 1;
@@ -417,6 +421,10 @@ fn outcome_of(
         }
         Ok(Ok(Err(Failure::Failed(error)))) => Outcome::Failed { error },
         Ok(Ok(Err(Failure::Skipped(reason)))) => Outcome::Skipped { reason },
+        Ok(Ok(Err(Failure::Partial { error, section }))) => {
+            sections.insert(name.to_string(), section);
+            Outcome::Failed { error }
+        }
         Ok(Err(message)) => Outcome::Crashed { message },
         Err(e) if e.is_panic() => Outcome::Crashed {
             message: panic_message(e.into_panic()),

@@ -389,3 +389,36 @@ async fn events_tell_start_and_end_of_every_collector() {
     }
     assert_eq!((started, finished), (4, 4));
 }
+
+#[tokio::test]
+async fn a_partial_failure_keeps_its_section() {
+    let partial = fake(spec("a").needs(["dns"]), |_| async {
+        Err(Failure::partial(
+            "deadline before port 443",
+            serde_json::json!({ "open": [22] }),
+        ))
+    });
+    let e = engine(
+        vec![
+            instant(spec("dns")),
+            partial,
+            instant(spec("b").needs(["a"])),
+            instant(spec("c")),
+        ],
+        ALL_FOUR,
+    );
+    let report = e.collect(target(), opts()).await.unwrap();
+    assert_eq!(
+        report.collectors["a"].outcome,
+        Outcome::Failed {
+            error: "deadline before port 443".into()
+        }
+    );
+    assert_eq!(report.sections["a"], serde_json::json!({ "open": [22] }));
+    assert_eq!(
+        report.collectors["b"].outcome,
+        Outcome::Skipped {
+            reason: "needs `a`, which failed".into()
+        }
+    );
+}

@@ -99,6 +99,12 @@ async fn gather(config: &DnsConfig, ctx: &Context) -> Result<DnsOutput, Failure>
     }
     warn_about(&mut out);
     out.elapsed_ms = started.elapsed().as_millis() as u64;
+    if let (Host::Name(name), true) = (&ctx.target().host, out.addresses.is_empty()) {
+        // The run fails without an address, but every lookup made on the way
+        // stays in the report: that is what explains the failure.
+        let cause = no_address_cause(name, &out);
+        return Err(Failure::partial(cause, out));
+    }
     Ok(out)
 }
 
@@ -199,9 +205,6 @@ async fn resolve_name(
                 }
             }
         }
-    }
-    if out.addresses.is_empty() {
-        return Err(Failure::Failed(no_address_cause(name, out)));
     }
     Ok(())
 }
