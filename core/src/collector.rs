@@ -21,7 +21,7 @@ use crate::target::Target;
 use crate::view::View;
 
 /// Where a collector comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Origin {
     /// Compiled into sonde.

@@ -11,7 +11,7 @@ use crate::target::Target;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Which limit a timed-out collector hit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Limit {
     /// Its own timeout.
@@ -21,7 +21,7 @@ pub enum Limit {
 }
 
 /// How one collector's run ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     /// It produced its section.
@@ -98,7 +98,7 @@ impl Outcome {
 }
 
 /// One collector's run: its outcome and when it ran.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NodeRun {
     /// How it ended.
     pub outcome: Outcome,
@@ -119,7 +119,7 @@ impl NodeRun {
 }
 
 /// The report of one run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     /// Layout version of this JSON.
     pub schema_version: u32,
@@ -197,4 +197,24 @@ impl CollectError {
             CollectError::Profile(_) => None,
         }
     }
+}
+
+/// The JSON Schema of [`Report`], as shipped in `docs/report.schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(Report).to_value();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert(
+            "$id".into(),
+            "https://sonde.invalid/schema/report-v1.json".into(),
+        );
+        obj.insert(
+            "description".into(),
+            "A sonde report (`sonde TARGET --json`). `sections` holds one object per collector \
+             that produced output (its layout is the collector's; see docs/), `collectors` every \
+             planned collector's outcome and timing, `errors` the error of each one that did not \
+             succeed."
+                .into(),
+        );
+    }
+    schema
 }

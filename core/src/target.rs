@@ -12,7 +12,7 @@ const MAX_LABEL: usize = 63;
 const MAX_NAME: usize = 253;
 
 /// The host part of a target.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Host {
     /// A DNS name in ASCII (internationalised names are converted to punycode),
@@ -54,7 +54,7 @@ impl fmt::Display for Host {
 }
 
 /// A parsed and validated target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Target {
     /// Exactly what the user typed.
     pub input: String,
