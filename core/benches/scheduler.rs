@@ -437,7 +437,7 @@ fn main() {
         "-",
     );
     println!("  (net = (median − empty-plan median) / {NODES}: the scheduling cost without the runtime start)");
-    println!("  (bare hops: a chain pays one such round trip per node, since collectors run on a runtime of their own)");
+    println!("  (bare hops: what a chain would pay per node if the scheduling loop ran on the caller's runtime; it runs beside the collectors instead)");
 
     // 2. Critical path vs phase barriers.
     let (theory_dag, theory_barrier) = theory();

@@ -2,28 +2,33 @@
 //!
 //! A node starts the moment everything it waits for has finished; there are
 //! no phases. Every node is wrapped the same way: its own timeout capped by
-//! the global deadline, cancellation, panic capture and timing. Collectors
-//! run on a runtime of their own while the scheduler keeps time on the
-//! caller's, so a collector that blocks its thread or ignores cancellation
-//! cannot hold the run past a deadline: the scheduler records the timeout,
-//! stops waiting for it and, at the end, abandons that runtime.
+//! the global deadline, cancellation, panic capture and timing.
+//!
+//! Each run gets a runtime of its own. The scheduling loop runs there as a
+//! task beside the collectors, so starting a node and hearing that it ended
+//! cost no hand-off between threads. The caller's runtime keeps a watchdog
+//! on the global deadline: if collectors that block their threads or ignore
+//! cancellation starve the loop, the watchdog closes the run from the
+//! shared state at the deadline, and the run's runtime is abandoned with
+//! whatever is still stuck in it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::{Mutex, PoisonError};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::task::{AbortHandle, JoinError};
+use tokio::task::{AbortHandle, JoinError, JoinHandle};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::collector::{Context, Failure, RunFlags, Section};
-use crate::plan::{Node, Plan};
+use crate::plan::Plan;
 use crate::report::{Limit, NodeRun, Outcome};
 use crate::target::Target;
 
@@ -83,9 +88,11 @@ pub struct RunOutput {
 }
 
 type Finished = (
-    String,
+    usize,
     Result<Result<Result<Section, Failure>, String>, JoinError>,
 );
+
+type TaskResult = Result<Result<Section, Failure>, String>;
 
 struct Running {
     abort: AbortHandle,
@@ -99,20 +106,26 @@ struct Running {
 /// starve the others.
 const COLLECTOR_THREADS: usize = 4;
 
-struct Run<'a> {
-    plan: &'a Plan,
+/// How long after the global deadline the watchdog steps in, if the loop has
+/// not closed the run itself.
+const WATCHDOG_GRACE: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// The state of one run, shared by the loop and the watchdog.
+struct State {
+    plan: Arc<Plan>,
     target: Arc<Target>,
-    opts: &'a RunOptions,
+    events: Option<UnboundedSender<Event>>,
     flags: Arc<RunFlags>,
     start: Instant,
     global: Instant,
-    handle: tokio::runtime::Handle,
     root: CancellationToken,
-    nodes: HashMap<&'a str, &'a Node>,
-    waiting: HashMap<&'a str, usize>,
-    dependents: HashMap<&'a str, Vec<&'a Node>>,
-    running: HashMap<String, Running>,
-    tasks: FuturesUnordered<Pin<Box<dyn Future<Output = Finished> + Send>>>,
+    index: HashMap<String, usize>,
+    waiting: Vec<usize>,
+    dependents: Vec<Vec<usize>>,
+    running: HashMap<usize, Running>,
+    /// Tasks started since the loop last collected them.
+    spawned: Vec<(usize, JoinHandle<TaskResult>)>,
+    closed: bool,
     out: RunOutput,
 }
 
@@ -136,89 +149,144 @@ pub async fn run(plan: &Plan, target: Arc<Target>, opts: &RunOptions) -> RunOutp
         }
     };
     let start = Instant::now();
-    let mut run = Run {
+    let plan = Arc::new(plan.clone());
+    let n = plan.nodes.len();
+    let index: HashMap<String, usize> = plan
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| (node.name.clone(), i))
+        .collect();
+    let mut waiting = vec![0; n];
+    let mut dependents = vec![Vec::new(); n];
+    for (i, node) in plan.nodes.iter().enumerate() {
+        for dep in node.waits_for() {
+            if let Some(&d) = index.get(dep) {
+                waiting[i] += 1;
+                dependents[d].push(i);
+            }
+        }
+    }
+    let global = start + plan.timeout;
+    let shared = Arc::new(Mutex::new(State {
         plan,
         target,
-        opts,
+        events: opts.events.clone(),
         flags: Arc::new(opts.flags.clone()),
         start,
-        global: start + plan.timeout,
-        handle,
+        global,
         root: CancellationToken::new(),
-        nodes: HashMap::new(),
-        waiting: HashMap::new(),
-        dependents: HashMap::new(),
+        index,
+        waiting,
+        dependents,
         running: HashMap::new(),
-        tasks: FuturesUnordered::new(),
+        spawned: Vec::new(),
+        closed: false,
         out: RunOutput::default(),
-    };
-    run.go().await;
+    }));
+    let driver = handle.spawn(drive(Arc::clone(&shared)));
+    tokio::select! {
+        _ = driver => {}
+        _ = tokio::time::sleep_until(global + WATCHDOG_GRACE) => {
+            let mut state = lock(&shared);
+            if !state.closed {
+                tracing::warn!("collectors starved the scheduler; closing the run at the deadline");
+                state.out.stop = Some(Stop::Deadline);
+                state.wind_down();
+            }
+        }
+    }
     if let Some(rt) = runtime {
         rt.shutdown_background();
     }
-    run.out
+    let mut state = lock(&shared);
+    std::mem::take(&mut state.out)
 }
 
-impl<'a> Run<'a> {
+fn lock(shared: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    // Nothing panics while holding the lock; a poisoned lock still holds
+    // consistent state.
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The scheduling loop, run as a task on the run's own runtime.
+async fn drive(shared: Arc<Mutex<State>>) {
+    let mut tasks: FuturesUnordered<Pin<Box<dyn Future<Output = Finished> + Send>>> =
+        FuturesUnordered::new();
+    let collect = |state: &mut State, tasks: &mut FuturesUnordered<_>| {
+        for (i, task) in state.spawned.drain(..) {
+            tasks.push(Box::pin(async move { (i, task.await) }) as Pin<Box<_>>);
+        }
+    };
+    {
+        let mut state = lock(&shared);
+        let ready: Vec<usize> = (0..state.waiting.len())
+            .filter(|&i| state.waiting[i] == 0)
+            .collect();
+        for i in ready {
+            state.ready(i);
+        }
+        collect(&mut state, &mut tasks);
+    }
+    loop {
+        let next = {
+            let state = lock(&shared);
+            if state.closed || state.running.is_empty() || state.out.stop.is_some() {
+                break;
+            }
+            state
+                .running
+                .values()
+                .map(|r| r.deadline)
+                .min()
+                .unwrap_or(state.global)
+        };
+        tokio::select! {
+            Some((i, result)) = tasks.next() => {
+                let mut state = lock(&shared);
+                // A task that already timed out may still end later: ignore it.
+                if let Some(running) = state.running.remove(&i) {
+                    let name = state.plan.nodes[i].name.clone();
+                    let outcome = outcome_of(result, &mut state.out.sections, &name);
+                    state.finish(i, outcome, Some(running.started));
+                }
+                collect(&mut state, &mut tasks);
+            }
+            _ = tokio::time::sleep_until(next) => {
+                let mut state = lock(&shared);
+                state.expire();
+                collect(&mut state, &mut tasks);
+            }
+        }
+    }
+    let mut state = lock(&shared);
+    if !state.closed {
+        state.wind_down();
+    }
+}
+
+impl State {
     fn ms(&self, at: Instant) -> f64 {
         (at - self.start).as_secs_f64() * 1000.0
     }
 
     fn emit(&self, event: Event) {
-        if let Some(tx) = &self.opts.events {
+        if let Some(tx) = &self.events {
             let _ = tx.send(event);
         }
-    }
-
-    async fn go(&mut self) {
-        for node in &self.plan.nodes {
-            self.nodes.insert(&node.name, node);
-            self.waiting.insert(&node.name, node.waits_for().count());
-            for dep in node.waits_for() {
-                self.dependents.entry(dep.as_str()).or_default().push(node);
-            }
-        }
-        let ready: Vec<&Node> = self
-            .plan
-            .nodes
-            .iter()
-            .filter(|n| self.waiting[n.name.as_str()] == 0)
-            .collect();
-        for node in ready {
-            self.ready(node);
-        }
-        while !self.running.is_empty() && self.out.stop.is_none() {
-            let next = self
-                .running
-                .values()
-                .map(|r| r.deadline)
-                .min()
-                .unwrap_or(self.global);
-            tokio::select! {
-                Some((name, result)) = self.tasks.next() => {
-                    // A task that already timed out may still end later: ignore it.
-                    if let Some(running) = self.running.remove(&name) {
-                        let outcome = outcome_of(result, &mut self.out.sections, &name);
-                        self.finish(&name, outcome, Some(running.started));
-                    }
-                }
-                _ = tokio::time::sleep_until(next) => self.expire(),
-            }
-        }
-        self.wind_down();
     }
 
     /// Times out every running node whose deadline has passed.
     fn expire(&mut self) {
         let now = Instant::now();
-        let late: Vec<String> = self
+        let late: Vec<usize> = self
             .running
             .iter()
             .filter(|(_, r)| r.deadline <= now)
-            .map(|(n, _)| n.clone())
+            .map(|(i, _)| *i)
             .collect();
-        for name in late {
-            if let Some(r) = self.running.remove(&name) {
+        for i in late {
+            if let Some(r) = self.running.remove(&i) {
                 r.cancel.cancel();
                 r.abort.abort();
                 let after_ms = (r.deadline - r.started).as_millis() as u64;
@@ -229,7 +297,7 @@ impl<'a> Run<'a> {
                 if r.limit == Limit::Global {
                     self.out.stop = Some(Stop::Deadline);
                 }
-                self.finish(&name, outcome, Some(r.started));
+                self.finish(i, outcome, Some(r.started));
             }
         }
         if now >= self.global {
@@ -239,7 +307,9 @@ impl<'a> Run<'a> {
 
     /// A node whose dependencies are all done: start it, or skip it when a
     /// hard need did not succeed.
-    fn ready(&mut self, node: &'a Node) {
+    fn ready(&mut self, i: usize) {
+        let plan = Arc::clone(&self.plan);
+        let node = &plan.nodes[i];
         let failed_need = node
             .needs
             .iter()
@@ -250,7 +320,7 @@ impl<'a> Run<'a> {
             });
         if let Some((need, how)) = failed_need {
             let reason = format!("needs `{need}`, which {}", past(how));
-            self.finish(&node.name, Outcome::Skipped { reason }, None);
+            self.finish(i, Outcome::Skipped { reason }, None);
             return;
         }
         if self.out.stop.is_some() {
@@ -278,7 +348,7 @@ impl<'a> Run<'a> {
         let collector = Arc::clone(&node.collector);
         let config = node.config.clone();
         let span = tracing::info_span!("collector", name = %node.name);
-        let task = self.handle.spawn(
+        let task = tokio::spawn(
             async move {
                 AssertUnwindSafe(collector.collect(&config, &ctx))
                     .catch_unwind()
@@ -288,7 +358,7 @@ impl<'a> Run<'a> {
             .instrument(span),
         );
         self.running.insert(
-            node.name.clone(),
+            i,
             Running {
                 abort: task.abort_handle(),
                 cancel,
@@ -297,8 +367,7 @@ impl<'a> Run<'a> {
                 started: now,
             },
         );
-        let name = node.name.clone();
-        self.tasks.push(Box::pin(async move { (name, task.await) }));
+        self.spawned.push((i, task));
         self.emit(Event::Started {
             name: node.name.clone(),
             at_ms: self.ms(now),
@@ -306,58 +375,53 @@ impl<'a> Run<'a> {
     }
 
     /// Records an outcome and releases the nodes that waited for it.
-    fn finish(&mut self, name: &str, outcome: Outcome, started: Option<Instant>) {
+    fn finish(&mut self, i: usize, outcome: Outcome, started: Option<Instant>) {
         let now = Instant::now();
-        let node = self.nodes.get(name).copied();
-        if let (Some(node), false) = (node, outcome.is_ok()) {
-            if node.critical && self.out.stop.is_none() {
-                let cause = outcome.error_text().unwrap_or_else(|| match &outcome {
-                    Outcome::Skipped { reason } => format!("skipped: {reason}"),
-                    other => other.label().to_string(),
-                });
-                self.out.stop = Some(Stop::Critical {
-                    collector: name.to_string(),
-                    cause,
-                });
-            }
+        let plan = Arc::clone(&self.plan);
+        let node = &plan.nodes[i];
+        if !outcome.is_ok() && node.critical && self.out.stop.is_none() {
+            let cause = outcome.error_text().unwrap_or_else(|| match &outcome {
+                Outcome::Skipped { reason } => format!("skipped: {reason}"),
+                other => other.label().to_string(),
+            });
+            self.out.stop = Some(Stop::Critical {
+                collector: node.name.clone(),
+                cause,
+            });
         }
         self.emit(Event::Finished {
-            name: name.to_string(),
+            name: node.name.clone(),
             outcome: outcome.clone(),
             at_ms: self.ms(now),
         });
         self.out.runs.insert(
-            name.to_string(),
+            node.name.clone(),
             NodeRun {
                 outcome,
                 start_ms: started.map(|s| self.ms(s)),
                 end_ms: self.ms(now),
-                origin: node.map_or(crate::Origin::Builtin, |n| {
-                    n.collector.spec().origin.clone()
-                }),
+                origin: node.collector.spec().origin.clone(),
             },
         );
         // Each node finishes once, so its dependents can be taken out.
-        let dependents = self.dependents.remove(name).unwrap_or_default();
-        for dep in dependents {
-            if let Some(count) = self.waiting.get_mut(dep.name.as_str()) {
-                *count -= 1;
-                if *count == 0 {
-                    self.ready(dep);
-                }
+        for d in std::mem::take(&mut self.dependents[i]) {
+            self.waiting[d] -= 1;
+            if self.waiting[d] == 0 {
+                self.ready(d);
             }
         }
     }
 
     /// After a stop: cancel what runs, and say why the rest never ran.
     fn wind_down(&mut self) {
+        self.closed = true;
         self.root.cancel();
         let reason = match &self.out.stop {
             Some(Stop::Critical { collector, .. }) => {
                 let headline = self
-                    .plan
-                    .node(collector)
-                    .map(|n| n.collector.spec().headline());
+                    .index
+                    .get(collector)
+                    .map(|&i| self.plan.nodes[i].collector.spec().headline());
                 format!(
                     "the run stopped: {}",
                     headline.unwrap_or_else(|| format!("`{collector}` failed"))
@@ -365,8 +429,8 @@ impl<'a> Run<'a> {
             }
             Some(Stop::Deadline) | None => "the global deadline passed".to_string(),
         };
-        let running: Vec<(String, Running)> = self.running.drain().collect();
-        for (name, r) in running {
+        let running: Vec<(usize, Running)> = self.running.drain().collect();
+        for (i, r) in running {
             r.abort.abort();
             let outcome = match self.out.stop {
                 Some(Stop::Deadline) => Outcome::TimedOut {
@@ -377,12 +441,13 @@ impl<'a> Run<'a> {
                     reason: reason.clone(),
                 },
             };
-            self.finish(&name, outcome, Some(r.started));
+            self.finish(i, outcome, Some(r.started));
         }
-        for node in &self.plan.nodes {
+        let now = Instant::now();
+        let plan = Arc::clone(&self.plan);
+        for node in &plan.nodes {
             if !self.out.runs.contains_key(&node.name) {
                 let reason = format!("{reason} before it could start");
-                let now = Instant::now();
                 self.out.runs.insert(
                     node.name.clone(),
                     NodeRun {
@@ -393,6 +458,10 @@ impl<'a> Run<'a> {
                     },
                 );
             }
+        }
+        // Tasks started while winding down are not waited for.
+        for (_, task) in self.spawned.drain(..) {
+            task.abort();
         }
     }
 }

@@ -422,3 +422,49 @@ async fn a_partial_failure_keeps_its_section() {
         }
     );
 }
+
+#[tokio::test]
+async fn collectors_that_block_every_worker_do_not_hold_the_run() {
+    // More blocking collectors than the run has threads: the scheduling loop
+    // itself starves, and the watchdog closes the run at the deadline.
+    let blockers: Vec<_> = (0..6)
+        .map(|i| {
+            fake(spec(&format!("block{i}")).needs(["dns"]), |_| async {
+                std::thread::sleep(Duration::from_secs(3));
+                Ok(Section::json(serde_json::json!({})))
+            })
+        })
+        .collect();
+    let mut collectors = vec![instant(spec("dns"))];
+    collectors.extend(blockers);
+    let profile: String = std::iter::once("[collectors.dns]\n".to_string())
+        .chain((0..6).map(|i| format!("[collectors.block{i}]\n")))
+        .collect();
+    let e = engine(collectors, &profile);
+    let o = CollectOptions {
+        timeout: Some(Duration::from_millis(300)),
+        ..opts()
+    };
+    let started = Instant::now();
+    let err = e.collect(target(), o).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "held for {:?}",
+        started.elapsed()
+    );
+    let report = err.into_report().unwrap();
+    assert_eq!(report.collectors["dns"].outcome, Outcome::Ok);
+    for i in 0..6 {
+        let outcome = &report.collectors[&format!("block{i}")].outcome;
+        assert!(
+            matches!(
+                outcome,
+                Outcome::TimedOut {
+                    limit: Limit::Global,
+                    ..
+                }
+            ),
+            "block{i}: {outcome:?}"
+        );
+    }
+}
