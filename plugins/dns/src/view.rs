@@ -31,12 +31,23 @@ pub fn render(out: &DnsOutput) -> View {
         chain.extend(out.cname_chain.iter().map(|l| l.target.clone()));
         view = view.field("cname chain", chain.join(" -> "));
     }
-    view = view.table(
-        ["address", "source"],
-        out.addresses
-            .iter()
-            .map(|a| vec![a.ip.to_string(), a.source.as_str().to_string()]),
-    );
+    // One row per address: where it came from and what its PTR says.
+    let rows = out.addresses.iter().map(|a| {
+        let ptr = out.ptr.iter().find(|p| p.ip == a.ip);
+        let (names, ttl) = match ptr {
+            Some(p) if p.lookup.status == Status::Answered => (
+                p.names().collect::<Vec<_>>().join(", "),
+                p.lookup
+                    .min_ttl()
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            ),
+            Some(p) => (p.lookup.status.to_string(), String::new()),
+            None => ("-".to_string(), String::new()),
+        };
+        vec![a.ip.to_string(), a.source.as_str().to_string(), names, ttl]
+    });
+    view = view.table(["address", "source", "ptr", "ptr ttl"], rows);
     if !out.lookups.is_empty() {
         let mut rows = Vec::new();
         for lookup in out.lookups.values() {
@@ -74,25 +85,6 @@ pub fn render(out: &DnsOutput) -> View {
             }
         }
         view = view.table(["type", "status", "ttl", "value", "server"], rows);
-    }
-    if !out.ptr.is_empty() {
-        let rows = out.ptr.iter().map(|p| {
-            let names = p.names().collect::<Vec<_>>().join(", ");
-            vec![
-                p.ip.to_string(),
-                if p.lookup.status == Status::Answered {
-                    names
-                } else {
-                    p.lookup.status.to_string()
-                },
-                p.lookup
-                    .min_ttl()
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
-                p.source.as_str().to_string(),
-            ]
-        });
-        view = view.table(["address", "ptr", "ttl", "source"], rows);
     }
     for warning in &out.warnings {
         view = view.note(warning.clone(), Tone::Warn);
