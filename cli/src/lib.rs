@@ -11,6 +11,7 @@ pub mod render;
 
 // Built-in collectors register themselves with `inventory`; naming each
 // crate here makes sure it is linked in.
+use sonde_asn as _;
 use sonde_dns as _;
 
 /// Documented exit codes (see `sonde --help`).

@@ -7,6 +7,7 @@
 //! network code and no drawing here: collectors live in their own crates and
 //! the CLI draws.
 
+pub mod address;
 pub mod collector;
 pub mod duration;
 mod engine;
@@ -19,6 +20,7 @@ mod suggest;
 pub mod target;
 pub mod view;
 
+pub use address::SpecialRange;
 pub use collector::{
     Collector, Config, Context, Failure, Origin, RunFlags, Section, Settings, SettingsError, Spec,
     Typed, TypedCollector,
