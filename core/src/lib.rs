@@ -9,6 +9,7 @@
 
 pub mod address;
 pub mod collector;
+pub mod date;
 pub mod duration;
 mod engine;
 pub mod plan;

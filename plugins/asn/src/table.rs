@@ -131,7 +131,7 @@ impl Table {
             Kind::Mmdb(r) => format!(
                 "{} (MMDB, built {})",
                 r.metadata().database_type,
-                date_of_epoch(r.metadata().build_epoch)
+                sonde_core::date::utc_date(r.metadata().build_epoch)
             ),
             Kind::Csv(entries) => format!("CSV, {} prefixes", entries.len()),
         }
@@ -254,32 +254,9 @@ fn parse_csv(text: &str) -> Result<Vec<Entry>, (usize, String)> {
     Ok(entries)
 }
 
-/// `YYYY-MM-DD` of a Unix time (UTC), by the civil-from-days algorithm.
-pub fn date_of_epoch(epoch: u64) -> String {
-    let days = (epoch / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_of_epochs() {
-        assert_eq!(date_of_epoch(0), "1970-01-01");
-        assert_eq!(date_of_epoch(951_782_400), "2000-02-29");
-        assert_eq!(date_of_epoch(1_764_547_200), "2025-12-01");
-        assert_eq!(date_of_epoch(1_767_225_599), "2025-12-31");
-    }
 
     #[test]
     fn csv_lines() {
