@@ -11,7 +11,9 @@ pub mod render;
 
 // Built-in collectors register themselves with `inventory`; naming each
 // crate here makes sure it is linked in.
+use sonde_asn as _;
 use sonde_dns as _;
+use sonde_geo as _;
 
 /// Documented exit codes (see `sonde --help`).
 pub mod exit {

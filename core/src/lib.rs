@@ -7,7 +7,9 @@
 //! network code and no drawing here: collectors live in their own crates and
 //! the CLI draws.
 
+pub mod address;
 pub mod collector;
+pub mod date;
 pub mod duration;
 mod engine;
 pub mod plan;
@@ -19,6 +21,7 @@ mod suggest;
 pub mod target;
 pub mod view;
 
+pub use address::SpecialRange;
 pub use collector::{
     Collector, Config, Context, Failure, Origin, RunFlags, Section, Settings, SettingsError, Spec,
     Typed, TypedCollector,

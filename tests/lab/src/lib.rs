@@ -15,6 +15,7 @@
 //!   addresses as constants).
 //! - [`zone`]: what the DNS server serves, as data (names, records, special behaviours).
 //! - [`Lab`]: builds a topology in namespaces, runs the servers, tears it all down on drop.
+//! - [`geo`]: small MMDB databases (City, Country, ASN) for the lab's ranges, made on demand.
 //! - [`dns`]: the authoritative server, and a small client to query it in tests.
 //! - [`netns`]: entering namespaces, cleaning up after crashed runs.
 //!
@@ -23,6 +24,7 @@
 
 pub mod dns;
 mod error;
+pub mod geo;
 mod lab;
 pub mod netns;
 mod server;

@@ -11,6 +11,7 @@ use hickory_proto::rr::RecordType;
 
 use crate::topology::{Role, Topology};
 
+pub mod cymru;
 mod record;
 
 pub use record::{CaaTag, RecordData, ZoneRecord};
@@ -147,6 +148,7 @@ impl Zone {
             "100.51.198.in-addr.arpa.",
             "113.0.203.in-addr.arpa.",
             "8.b.d.0.1.0.0.2.ip6.arpa.",
+            cymru::CYMRU_ZONE,
         ]
         .map(String::from)
         .to_vec();
@@ -219,6 +221,9 @@ impl Zone {
         for (ip, role) in topology.addresses() {
             add(&reverse_name(ip), RecordData::Ptr(role.hostname().into()));
         }
+
+        records.extend(cymru::records(topology, cymru::CYMRU_ZONE));
+        records.extend(cymru::records(topology, cymru::LAB_CYMRU_ZONE));
 
         let behaviours = vec![
             (DROP_NAME.to_owned(), Behaviour::Drop),

@@ -1,0 +1,274 @@
+//! End to end: the real `sonde` binary in the lab's client namespace looks
+//! up the origin AS of the target's addresses in the Cymru-format records
+//! the lab's DNS server serves, and every field is checked against the
+//! lab's data. Needs root (network namespaces); skips visibly otherwise.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::Output;
+
+use serde_json::Value;
+use sonde_lab::zone::cymru::{self, LAB_CYMRU_ZONE, MALFORMED_ORIGIN_IP, MALFORMED_ORIGIN_TXT};
+use sonde_lab::zone::{self};
+use sonde_lab::{addr, require_root_or_skip, Lab, Role};
+
+fn sonde(lab: &Lab, args: &[&str]) -> Output {
+    lab.command(Role::Client, env!("CARGO_BIN_EXE_sonde"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("SONDE_ASN_DB")
+        .env("XDG_DATA_HOME", "/nonexistent")
+        .output()
+        .expect("sonde runs in the client namespace")
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn bare(name: &str) -> &str {
+    name.trim_end_matches('.')
+}
+
+/// A profile file extending the default one with `settings` for asn.
+struct Profile(PathBuf);
+
+impl Profile {
+    fn new(tag: &str, settings: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("sonde-e2e-asn-{}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("lab.toml");
+        std::fs::write(
+            &path,
+            format!("name = \"lab\"\nextends = \"default\"\n\n[collectors.asn]\n{settings}\n"),
+        )
+        .expect("profile written");
+        Profile(path)
+    }
+
+    fn arg(&self) -> &str {
+        self.0.to_str().expect("utf-8 temp path")
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// The lab's addresses are documentation addresses: look them up.
+const LOOK_UP_DOCUMENTATION: &str =
+    "local-ranges = [\"private\", \"loopback\", \"link-local\", \"cgnat\"]";
+
+fn check_origins(asn: &Value, ip: IpAddr, zone_base: &str) {
+    let entry = asn["addresses"]
+        .as_array()
+        .expect("addresses")
+        .iter()
+        .find(|a| a["ip"] == ip.to_string())
+        .unwrap_or_else(|| panic!("{ip} missing: {asn}"));
+    assert_eq!(entry["status"], "announced", "{entry}");
+    assert_eq!(entry["source"], "cymru");
+    assert_eq!(
+        entry["query"],
+        bare(&cymru::origin_name(ip, zone_base)),
+        "{entry}"
+    );
+    let mut want = Vec::new();
+    for o in cymru::origins_of(ip) {
+        for asn in o.asns {
+            want.push(serde_json::json!({
+                "asn": asn,
+                "prefix": o.prefix,
+                "country": o.country,
+                "registry": o.registry,
+                "allocated": o.allocated,
+            }));
+            if let Some(name) = cymru::as_name(*asn) {
+                want.last_mut().expect("just pushed")["as_name"] = name.name.into();
+            }
+        }
+    }
+    assert_eq!(entry["origins"], Value::Array(want), "{ip}");
+}
+
+#[test]
+fn origins_and_as_names_of_the_target_from_the_cymru_zone() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let profile = Profile::new("target", LOOK_UP_DOCUMENTATION);
+    let o = sonde(
+        &lab,
+        &[
+            bare(zone::TARGET_NAME),
+            "--json",
+            "--profile",
+            profile.arg(),
+        ],
+    );
+    let report = json(&o);
+    assert_eq!(
+        report["collectors"]["asn"]["outcome"]["status"], "ok",
+        "{report}"
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let asn = &report["sections"]["asn"];
+    assert_eq!(asn["zones"]["origin"], "origin.asn.cymru.com");
+    assert_eq!(asn["zones"]["origin6"], "origin6.asn.cymru.com");
+    assert_eq!(asn["zones"]["asn"], "asn.cymru.com");
+    for ip in [IpAddr::V4(addr::TARGET_V4), IpAddr::V6(addr::TARGET_V6)] {
+        check_origins(asn, ip, cymru::CYMRU_ZONE);
+    }
+    let systems = asn["systems"].as_array().expect("systems");
+    let numbers: Vec<u64> = systems.iter().filter_map(|s| s["asn"].as_u64()).collect();
+    assert_eq!(numbers, [64500, 64501, 64502, 64520]);
+    for s in systems {
+        let n = s["asn"].as_u64().expect("asn") as u32;
+        match cymru::as_name(n) {
+            Some(a) => {
+                assert_eq!(s["name"], a.name);
+                assert_eq!(s["country"], a.country);
+                assert_eq!(s["registry"], a.registry);
+                assert_eq!(s["allocated"], a.allocated);
+                assert_eq!(s["source"], "cymru");
+            }
+            None => {
+                assert_eq!(s.get("name"), None, "{s}");
+                assert_eq!(
+                    s["detail"],
+                    format!("AS{n}.asn.cymru.com has no AS name record")
+                );
+            }
+        }
+    }
+
+    // The same run as text.
+    let o = sonde(&lab, &[bare(zone::TARGET_NAME), "--profile", profile.arg()]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let row = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle) && l.contains(" AS"))
+            .unwrap_or_else(|| panic!("no line with {needle}:\n{text}"))
+            .to_string()
+    };
+    let first = row(&addr::TARGET_V4.to_string());
+    for cell in [
+        "AS64501",
+        "203.0.113.0/28",
+        "NL",
+        "ripencc",
+        "2019-03-01",
+        "SONDE-HOSTING",
+    ] {
+        assert!(first.contains(cell), "{cell} not in {first:?}");
+    }
+    assert!(row("AS64520").contains("SONDE-V6 - Sonde Lab IPv6 GmbH, DE"));
+    assert!(text.contains("AS64502 has no name"), "{text}");
+}
+
+#[test]
+fn zone_names_are_settings() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let base = bare(LAB_CYMRU_ZONE);
+    let profile = Profile::new(
+        "zones",
+        &format!(
+            "{LOOK_UP_DOCUMENTATION}\norigin-zone = \"origin.{base}\"\norigin6-zone = \"origin6.{base}\"\nasn-zone = \"{base}\"\n"
+        ),
+    );
+    let o = sonde(
+        &lab,
+        &[
+            bare(zone::TARGET_NAME),
+            "--json",
+            "--profile",
+            profile.arg(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let asn = &json(&o)["sections"]["asn"];
+    assert_eq!(asn["zones"]["asn"], base);
+    for ip in [IpAddr::V4(addr::TARGET_V4), IpAddr::V6(addr::TARGET_V6)] {
+        check_origins(asn, ip, LAB_CYMRU_ZONE);
+    }
+}
+
+#[test]
+fn a_malformed_txt_is_an_error_in_the_asn_section_only() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let profile = Profile::new("malformed", LOOK_UP_DOCUMENTATION);
+    let dns_host = bare(sonde_lab::Role::Dns.hostname()).to_string();
+    let o = sonde(&lab, &[&dns_host, "--json", "--profile", profile.arg()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a failed collector, not a failed run"
+    );
+    let report = json(&o);
+    assert_eq!(report["collectors"]["dns"]["outcome"]["status"], "ok");
+    assert_eq!(report["collectors"]["asn"]["outcome"]["status"], "failed");
+    let error = report["errors"]["asn"].as_str().expect("asn error");
+    assert!(
+        error.starts_with(&format!("no AS for {MALFORMED_ORIGIN_IP}: "))
+            && error.contains(MALFORMED_ORIGIN_TXT)
+            && error.contains("not in Cymru's format"),
+        "{error}"
+    );
+    assert_eq!(
+        report["errors"].as_object().map(|e| e.len()),
+        Some(1),
+        "{report}"
+    );
+    let asn = &report["sections"]["asn"];
+    let bad = &asn["addresses"][0];
+    assert_eq!(bad["ip"], MALFORMED_ORIGIN_IP.to_string());
+    assert_eq!(bad["status"], "error");
+    // The host's IPv6 address is unaffected.
+    check_origins(asn, IpAddr::V6(addr::DNS_V6), cymru::CYMRU_ZONE);
+
+    let o = sonde(&lab, &[&dns_host, "--profile", profile.arg()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains(MALFORMED_ORIGIN_TXT), "{text}");
+}
+
+#[test]
+fn the_default_profile_answers_documentation_addresses_locally() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let o = sonde(&lab, &[bare(zone::TARGET_NAME), "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let asn = &json(&o)["sections"]["asn"];
+    for a in asn["addresses"].as_array().expect("addresses") {
+        assert_eq!(a["status"], "local", "{a}");
+        assert_eq!(a["range"], "documentation", "{a}");
+        assert_eq!(a.get("query"), None, "nothing was asked: {a}");
+    }
+}

@@ -1,0 +1,135 @@
+//! sonde's asn collector: for every address of the target, the origin AS,
+//! the announced prefix, its country, registry and allocation date, and
+//! the AS's name, as `mtr -z` and nmap's `asn-query` show them.
+//!
+//! The source is Team Cymru's DNS interface, asked through the same
+//! servers as the dns collector (`origin`/`origin6` TXT per address,
+//! `AS<n>` TXT per AS; the zone names are settings). When Cymru cannot
+//! answer, an offline table (an MMDB ASN database or a CSV) does.
+//! Special-purpose addresses are answered locally.
+//!
+//! Other collectors enrich addresses in one batch with [`lookup_many`] or a
+//! configured [`AsnLookup`].
+
+pub mod config;
+pub mod cymru;
+mod lookup;
+pub mod output;
+pub mod table;
+mod view;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sonde_core::{Context, Failure, Spec, TypedCollector, View};
+use sonde_dns::{DnsOutput, Resolver};
+use tokio::time::Instant;
+
+pub use config::{AsnConfig, Zones};
+pub use lookup::{lookup_many, AsnLookup, DEFAULT_BUDGET};
+pub use output::{AddressAsn, Answers, AsnOutput, AutonomousSystem, Origin, Source, Status};
+pub use table::Table;
+
+/// The collector's name, also its report section's.
+pub const NAME: &str = "asn";
+
+/// The asn collector.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsnCollector;
+
+sonde_core::register_builtin!(AsnCollector);
+
+#[async_trait::async_trait]
+impl TypedCollector for AsnCollector {
+    type Config = AsnConfig;
+    type Output = AsnOutput;
+
+    fn spec(&self) -> Spec {
+        Spec::new(
+            NAME,
+            "origin AS, prefix, country, registry and AS name of every address (Team Cymru, offline table)",
+        )
+        .needs([sonde_dns::NAME])
+        .timeout(Duration::from_secs(5))
+    }
+
+    fn check(&self, config: &AsnConfig) -> Result<(), String> {
+        config.check()
+    }
+
+    async fn collect(&self, config: &AsnConfig, ctx: &Context) -> Result<AsnOutput, Failure> {
+        let Some(dns) = ctx.section::<DnsOutput>(sonde_dns::NAME) else {
+            return Err(Failure::skipped("no dns section to read addresses from"));
+        };
+        let ips = dns.addresses();
+        if ips.is_empty() {
+            return Err(Failure::skipped("dns found no address to look up"));
+        }
+        let started = Instant::now();
+        let mut warnings = Vec::new();
+        let mut database = None;
+        let table = if config.sources.contains(&Source::Database) {
+            match table::find(config.database.as_deref()) {
+                None => None,
+                Some(path) => match Table::open(&path) {
+                    Ok(t) => {
+                        database = Some(format!("{} ({})", path.display(), t.describe()));
+                        Some(Arc::new(t))
+                    }
+                    Err(e) => {
+                        warnings.push(format!("{e}; the database was not used"));
+                        None
+                    }
+                },
+            }
+        } else {
+            None
+        };
+        let resolver = Resolver::from_info(&dns.resolver);
+        let lookup = AsnLookup::from_config(Some(resolver), config, table);
+        // Stop a little before the scheduler would, so that what was found
+        // is reported rather than lost to a timeout.
+        let margin = (ctx.remaining() / 10).min(Duration::from_millis(250));
+        let deadline = ctx.deadline().checked_sub(margin).unwrap_or(ctx.deadline());
+        let answers = tokio::select! {
+            biased;
+            _ = ctx.cancelled() => return Err(Failure::failed("cancelled before the lookups ended")),
+            answers = lookup.lookup_many(&ips, deadline) => answers,
+        };
+        let output = AsnOutput {
+            sources: config.sources.clone(),
+            zones: config
+                .sources
+                .contains(&Source::Cymru)
+                .then(|| config.zones()),
+            database,
+            addresses: answers.addresses,
+            systems: answers.systems,
+            warnings,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        };
+        let failed: Vec<&AddressAsn> = output
+            .addresses
+            .iter()
+            .filter(|a| a.status == Status::Error)
+            .collect();
+        match failed.as_slice() {
+            [] => Ok(output),
+            [first, rest @ ..] => {
+                let mut error = format!(
+                    "no AS for {}: {}",
+                    first.ip,
+                    first.detail.as_deref().unwrap_or("no answer")
+                );
+                if !rest.is_empty() {
+                    error.push_str(&format!(" (and {} more address(es))", rest.len()));
+                }
+                Err(Failure::partial(error, output))
+            }
+        }
+    }
+
+    fn view(&self, output: &AsnOutput) -> View {
+        view::render(output)
+    }
+}

@@ -1,0 +1,321 @@
+//! The batch lookup against a real DNS server on 127.0.0.1 that serves the
+//! lab's Cymru records (the same data the lab's DNS server serves), and
+//! against the lab's offline tables. No namespace needed.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::rdata::TXT;
+use hickory_proto::rr::{Name, RData, Record};
+use sonde_asn::{AsnConfig, AsnLookup, Source, Status, Table};
+use sonde_core::SpecialRange;
+use sonde_dns::Resolver;
+use sonde_lab::zone::cymru::{self, AS_NAMES, LAB_CYMRU_ZONE, MALFORMED_ORIGIN_IP};
+use sonde_lab::zone::{RecordData, ZoneOptions};
+use sonde_lab::{addr, Zone};
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+/// What the server does with every query.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Zone,
+    ServFail,
+}
+
+struct Server {
+    addr: SocketAddr,
+    queries: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(mode: Mode) -> Server {
+    let zone = Zone::standard(ZoneOptions::default());
+    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind loopback");
+    let addr = socket.local_addr().expect("address");
+    let queries = Arc::new(AtomicUsize::new(0));
+    let counter = queries.clone();
+    let task = tokio::spawn(async move {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
+                return;
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+            if let Some(reply) = respond(&zone, &buf[..len], mode) {
+                let _ = socket.send_to(&reply, peer).await;
+            }
+        }
+    });
+    Server {
+        addr,
+        queries,
+        task,
+    }
+}
+
+fn respond(zone: &Zone, packet: &[u8], mode: Mode) -> Option<Vec<u8>> {
+    let request = Message::from_vec(packet).ok()?;
+    let query = request.queries.first()?.clone();
+    let qname = query.name().to_ascii();
+    let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
+    reply.metadata.recursion_desired = request.metadata.recursion_desired;
+    reply.add_query(query.clone());
+    if mode == Mode::ServFail {
+        reply.metadata.response_code = ResponseCode::ServFail;
+        return reply.to_vec().ok();
+    }
+    reply.metadata.authoritative = true;
+    let records = zone.records(&qname, query.query_type());
+    for r in &records {
+        let RecordData::Txt(strings) = &r.data else {
+            continue;
+        };
+        let name = Name::from_ascii(&r.name).ok()?;
+        reply.add_answer(Record::from_rdata(
+            name,
+            r.ttl,
+            RData::TXT(TXT::new(strings.clone())),
+        ));
+    }
+    if records.is_empty() && !zone.name_exists(&qname) {
+        reply.metadata.response_code = ResponseCode::NXDomain;
+    }
+    reply.to_vec().ok()
+}
+
+fn lab_config() -> AsnConfig {
+    let base = LAB_CYMRU_ZONE.trim_end_matches('.');
+    AsnConfig {
+        origin_zone: format!("origin.{base}"),
+        origin6_zone: format!("origin6.{base}"),
+        asn_zone: base.to_string(),
+        local_ranges: vec![SpecialRange::Private, SpecialRange::Loopback],
+        ..AsnConfig::default()
+    }
+}
+
+fn resolver(server: &Server) -> Resolver {
+    Resolver::new(vec![server.addr]).with_query_timeout(Duration::from_millis(500))
+}
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(5)
+}
+
+#[tokio::test]
+async fn every_origin_and_name_of_the_lab_from_cymru_records() {
+    let server = serve(Mode::Zone).await;
+    let lookup = AsnLookup::from_config(Some(resolver(&server)), &lab_config(), None);
+    let ips: Vec<IpAddr> = vec![
+        addr::TARGET_V4.into(),
+        addr::TARGET_V6.into(),
+        addr::CLIENT_V4.into(),
+        MALFORMED_ORIGIN_IP.into(),
+        addr::DNS_V6.into(),
+    ];
+    let answers = lookup.lookup_many(&ips, soon()).await;
+    assert_eq!(
+        answers.addresses.iter().map(|a| a.ip).collect::<Vec<_>>(),
+        ips,
+        "answers come back in the order asked"
+    );
+
+    for ip in [
+        addr::TARGET_V4.into(),
+        addr::TARGET_V6.into(),
+        addr::CLIENT_V4.into(),
+        addr::DNS_V6.into(),
+    ] {
+        let got = answers.address(ip).expect("entry");
+        assert_eq!(got.status, Status::Announced, "{ip}: {:?}", got.detail);
+        assert_eq!(got.source, Some(Source::Cymru));
+        assert_eq!(got.detail, None);
+        assert_eq!(
+            got.query.as_deref(),
+            Some(cymru::origin_name(ip, LAB_CYMRU_ZONE).trim_end_matches('.'))
+        );
+        let mut want = Vec::new();
+        for o in cymru::origins_of(ip) {
+            for asn in o.asns {
+                want.push((
+                    *asn,
+                    o.prefix.to_string(),
+                    o.country,
+                    o.registry,
+                    o.allocated,
+                ));
+            }
+        }
+        let have: Vec<_> = got
+            .origins
+            .iter()
+            .map(|o| {
+                (
+                    o.asn,
+                    o.prefix.to_string(),
+                    o.country.as_deref().unwrap_or_default(),
+                    o.registry.as_deref().unwrap_or_default(),
+                    o.allocated.as_deref().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(have, want, "{ip}");
+        for o in &got.origins {
+            assert_eq!(
+                o.as_name.as_deref(),
+                cymru::as_name(o.asn).map(|a| a.name),
+                "AS{}",
+                o.asn
+            );
+        }
+    }
+    // The target's IPv4 address: /28 by AS64501 and AS64502, then the /24.
+    let target = answers.address(addr::TARGET_V4.into()).expect("target");
+    assert_eq!(
+        target.origins.iter().map(|o| o.asn).collect::<Vec<_>>(),
+        [64501, 64502, 64500]
+    );
+    assert_eq!(target.primary_asn(), Some(64501));
+
+    let bad = answers
+        .address(MALFORMED_ORIGIN_IP.into())
+        .expect("malformed");
+    assert_eq!(bad.status, Status::Error);
+    assert!(bad.origins.is_empty());
+    let detail = bad.detail.as_deref().unwrap_or_default();
+    assert!(
+        detail.contains(cymru::MALFORMED_ORIGIN_TXT) && detail.contains("not in Cymru's format"),
+        "{detail}"
+    );
+
+    for a in AS_NAMES {
+        if let Some(s) = answers.system(a.asn) {
+            assert_eq!(s.name.as_deref(), Some(a.name));
+            assert_eq!(s.country.as_deref(), Some(a.country));
+            assert_eq!(s.registry.as_deref(), Some(a.registry));
+            assert_eq!(s.allocated.as_deref(), Some(a.allocated));
+            assert_eq!(s.source, Some(Source::Cymru));
+        }
+    }
+    let nameless = answers.system(64502).expect("AS64502 is among the origins");
+    assert_eq!(nameless.name, None);
+    assert!(
+        nameless
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("has no AS name record"),
+        "{nameless:?}"
+    );
+    // One query per address, one per AS (64500, 64501, 64502, 64510, 64520).
+    assert_eq!(server.queries.load(Ordering::SeqCst), ips.len() + 5);
+}
+
+#[tokio::test]
+async fn special_addresses_are_answered_without_a_query() {
+    let server = serve(Mode::Zone).await;
+    let lookup = AsnLookup::new(Some(resolver(&server)));
+    let ips: Vec<IpAddr> = [
+        "10.1.2.3",
+        "127.0.0.1",
+        "100.64.0.1",
+        "fe80::1",
+        "203.0.113.10",
+    ]
+    .iter()
+    .map(|s| s.parse().expect("ip"))
+    .collect();
+    let answers = lookup.lookup_many(&ips, soon()).await;
+    for a in &answers.addresses {
+        assert_eq!(a.status, Status::Local, "{}", a.ip);
+        assert!(a.range.is_some() && a.query.is_none());
+    }
+    assert_eq!(
+        answers
+            .address("203.0.113.10".parse().expect("ip"))
+            .and_then(|a| a.range),
+        Some(SpecialRange::Documentation)
+    );
+    assert_eq!(server.queries.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_failing_cymru_falls_back_to_the_lab_asn_database() {
+    let server = serve(Mode::ServFail).await;
+    let dir = std::env::temp_dir().join(format!("sonde-asn-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mmdb = dir.join("asn.mmdb");
+    sonde_lab::geo::write_asn_db(&mmdb).expect("writes the lab ASN database");
+    let table = Arc::new(Table::open(&mmdb).expect("opens"));
+    assert_eq!(table.describe(), "GeoLite2-ASN (MMDB, built 2025-12-01)");
+    let lookup = AsnLookup::from_config(Some(resolver(&server)), &lab_config(), Some(table));
+    let answers = lookup
+        .lookup_many(&[addr::TARGET_V4.into(), addr::TARGET_V6.into()], soon())
+        .await;
+    for (a, entry) in answers.addresses.iter().zip([
+        &sonde_lab::geo::ASN_ENTRIES[0],
+        &sonde_lab::geo::ASN_ENTRIES[2],
+    ]) {
+        assert_eq!(a.status, Status::Announced, "{a:?}");
+        assert_eq!(a.source, Some(Source::Database));
+        assert_eq!(a.origins.len(), 1);
+        assert_eq!(a.origins[0].asn, entry.asn);
+        assert_eq!(a.origins[0].prefix.to_string(), entry.prefix);
+        assert_eq!(a.origins[0].as_name.as_deref(), Some(entry.organization));
+        let detail = a.detail.as_deref().unwrap_or_default();
+        assert!(
+            detail.contains("SERVFAIL") && detail.ends_with("answered from the database"),
+            "{detail}"
+        );
+    }
+
+    // A CSV table, and the same failure without any table.
+    let csv = dir.join("asn.csv");
+    std::fs::write(
+        &csv,
+        "# lab\n203.0.113.0/24,64500,Lab Transit,NL\n203.0.113.0/28,64501\n",
+    )
+    .expect("writes CSV");
+    let table = Arc::new(Table::open(&csv).expect("opens CSV"));
+    let lookup = AsnLookup::from_config(Some(resolver(&server)), &lab_config(), Some(table));
+    let answers = lookup.lookup_many(&[addr::TARGET_V4.into()], soon()).await;
+    assert_eq!(
+        answers.addresses[0].origins[0].asn, 64501,
+        "longest prefix wins"
+    );
+    let alone = AsnLookup::from_config(Some(resolver(&server)), &lab_config(), None);
+    let answers = alone.lookup_many(&[addr::TARGET_V4.into()], soon()).await;
+    assert_eq!(answers.addresses[0].status, Status::Error);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn broken_tables_are_refused_with_the_file_named() {
+    let dir = std::env::temp_dir().join(format!("sonde-asn-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bytes = sonde_lab::geo::asn_db().expect("database");
+    let truncated = dir.join("truncated.mmdb");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("writes");
+    let err = Table::open(&truncated).err().expect("refused").to_string();
+    assert!(
+        err.contains("truncated.mmdb is not a readable MaxMind database"),
+        "{err}"
+    );
+    let missing = dir.join("missing.mmdb");
+    let err = Table::open(&missing).err().expect("refused").to_string();
+    assert!(
+        err.contains("missing.mmdb") && err.contains("No such file"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
