@@ -12,9 +12,9 @@ use crate::output::{PortsOutput, ScanMethod};
 use crate::{connect, limits};
 
 /// How long before the collector's deadline the scan stops, so that what it found is handed
-/// back before the scheduler aborts it: a tenth of the time left, between 50 and 500 ms.
+/// back before the scheduler aborts it: a tenth of the time left, between 100 and 500 ms.
 fn stop_margin(remaining: Duration) -> Duration {
-    (remaining / 10).clamp(Duration::from_millis(50), Duration::from_millis(500))
+    (remaining / 10).clamp(Duration::from_millis(100), Duration::from_millis(500))
 }
 
 pub(crate) async fn run(config: &PortsConfig, ctx: &Context) -> Result<PortsOutput, Failure> {
@@ -93,6 +93,6 @@ mod tests {
             stop_margin(Duration::from_secs(2)),
             Duration::from_millis(200)
         );
-        assert_eq!(stop_margin(Duration::ZERO), Duration::from_millis(50));
+        assert_eq!(stop_margin(Duration::ZERO), Duration::from_millis(100));
     }
 }

@@ -138,12 +138,21 @@ async fn worker(shared: Arc<Shared>) {
         let host = &shared.hosts[job.host];
         let now = Instant::now();
         if now + params.bounds.floor.min(host.rtt.timeout()) >= params.stop_at {
-            if job.attempt == 0 {
-                host.not_reached(job.port);
-            } else {
-                host.filtered(job.port);
+            // Too late for any probe: settle this job and everything still queued at once.
+            let mut left =
+                std::mem::take(&mut *shared.queue.lock().unwrap_or_else(|p| p.into_inner()));
+            left.push_front(job);
+            for job in &left {
+                let host = &shared.hosts[job.host];
+                if job.attempt == 0 {
+                    host.not_reached(job.port);
+                } else {
+                    host.filtered(job.port);
+                }
             }
-            done(&shared);
+            if shared.pending.fetch_sub(left.len(), Ordering::AcqRel) == left.len() {
+                shared.wake.notify_waiters();
+            }
             continue;
         }
         host.probe_sent();

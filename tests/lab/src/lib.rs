@@ -17,6 +17,8 @@
 //! - [`Lab`]: builds a topology in namespaces, runs the servers, tears it all down on drop.
 //! - [`dns`]: the authoritative server, and a small client to query it in tests.
 //! - [`netns`]: entering namespaces, cleaning up after crashed runs.
+//! - [`ports`]: the target's services for port scans and TLS (open, closed, filtered ports).
+//! - [`pki`]: the certificates the TLS servers present, made at each start.
 //!
 //! Traffic never leaves the lab: addresses come from documentation ranges, nothing in the root
 //! namespace is touched, and every lab namespace has a resolv.conf naming the lab's DNS server.
@@ -25,6 +27,8 @@ pub mod dns;
 mod error;
 mod lab;
 pub mod netns;
+pub mod pki;
+pub mod ports;
 mod server;
 pub mod topology;
 pub mod zone;
