@@ -14,6 +14,8 @@ pub mod render;
 use sonde_asn as _;
 use sonde_dns as _;
 use sonde_geo as _;
+use sonde_ports as _;
+use sonde_tls as _;
 
 /// Documented exit codes (see `sonde --help`).
 pub mod exit {

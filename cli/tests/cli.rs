@@ -239,5 +239,5 @@ fn collectors_list_names_every_builtin() {
         .skip(1)
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(names, ["asn", "dns", "geo"]);
+    assert_eq!(names, ["asn", "dns", "geo", "ports", "tls"]);
 }

@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::pki::Pki;
 use crate::server::ServerHandle;
 use crate::topology::{Role, Topology};
 use crate::zone::{Zone, ZoneOptions};
-use crate::{dns, netns, LabError};
+use crate::{dns, netns, ports, LabError};
 
 /// Counts the labs this process has built, to give each a unique namespace prefix.
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -75,6 +76,8 @@ impl LabBuilder {
             namespaces,
             servers: Vec::new(),
             build_time: Duration::ZERO,
+            pki: Arc::new(Pki::generate()?),
+            firewall: None,
         };
         lab.build()?;
         lab.build_time = started.elapsed();
@@ -94,6 +97,8 @@ pub struct Lab {
     namespaces: BTreeMap<Role, String>,
     servers: Vec<ServerHandle>,
     build_time: Duration,
+    pki: Arc<Pki>,
+    firewall: Option<String>,
 }
 
 impl Lab {
@@ -120,7 +125,21 @@ impl Lab {
         let dns_addrs = self.addresses(Role::Dns);
         let server = dns::server::start(self.namespace(Role::Dns), self.zone.clone(), dns_addrs)?;
         self.servers.push(server);
+        let target = self.addresses(Role::Target);
+        let (server, firewall) = ports::start(self.namespace(Role::Target), target, &self.pki)?;
+        self.servers.push(server);
+        self.firewall = firewall;
         Ok(())
+    }
+
+    /// The certificates the target's TLS servers present ([`crate::ports`]).
+    pub fn pki(&self) -> &Pki {
+        &self.pki
+    }
+
+    /// Why the target's [`ports::FILTERED`] ports are not filtered (no `nft` command), if so.
+    pub fn firewall_error(&self) -> Option<&str> {
+        self.firewall.as_deref()
     }
 
     fn set_sysctls(&self) -> Result<(), LabError> {

@@ -18,6 +18,8 @@
 //! - [`geo`]: small MMDB databases (City, Country, ASN) for the lab's ranges, made on demand.
 //! - [`dns`]: the authoritative server, and a small client to query it in tests.
 //! - [`netns`]: entering namespaces, cleaning up after crashed runs.
+//! - [`ports`]: the target's services for port scans and TLS (open, closed, filtered ports).
+//! - [`pki`]: the certificates the TLS servers present, made at each start.
 //!
 //! Traffic never leaves the lab: addresses come from documentation ranges, nothing in the root
 //! namespace is touched, and every lab namespace has a resolv.conf naming the lab's DNS server.
@@ -27,6 +29,8 @@ mod error;
 pub mod geo;
 mod lab;
 pub mod netns;
+pub mod pki;
+pub mod ports;
 mod server;
 pub mod topology;
 pub mod zone;

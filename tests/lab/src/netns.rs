@@ -137,6 +137,26 @@ pub(crate) fn ip_batch(ns: Option<&str>, script: &str) -> Result<(), LabError> {
     check(&format!("ip {} <<{script}", args.join(" ")), &output)
 }
 
+/// Loads an nftables script into namespace `ns` (`nft -f -` run there).
+pub(crate) fn nft(ns: &str, script: &str) -> Result<(), LabError> {
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns, "nft", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| LabError::io("cannot run `nft` (install nftables)", e))?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin
+        .write_all(script.as_bytes())
+        .map_err(|e| LabError::io("cannot write to `nft -f -`", e))?;
+    drop(stdin);
+    let output = child
+        .wait_with_output()
+        .map_err(|e| LabError::io("cannot run `nft`", e))?;
+    check(&format!("ip netns exec {ns} nft -f - <<{script}"), &output)
+}
+
 fn check(command: &str, output: &Output) -> Result<(), LabError> {
     if output.status.success() {
         return Ok(());

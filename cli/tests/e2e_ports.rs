@@ -1,0 +1,254 @@
+//! End to end: the real `sonde --ports` in the lab's client namespace, scanning the target
+//! host through three routers; every port's classification checked against what the lab
+//! serves ([`sonde_lab::ports`]). Needs root (network namespaces); skips visibly otherwise.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::Output;
+
+use serde_json::Value;
+use sonde_lab::ports::{self, FILTERED, OPEN};
+use sonde_lab::{addr, require_root_or_skip, zone, Lab, Role};
+use sonde_ports::PortSet;
+
+fn sonde(lab: &Lab, args: &[&str]) -> Output {
+    lab.command(Role::Client, env!("CARGO_BIN_EXE_sonde"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("sonde runs in the client namespace")
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+/// A profile file extending the default one with `extra` TOML.
+fn profile(test: &str, extra: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sonde-e2e-ports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{test}.toml"));
+    std::fs::write(
+        &path,
+        format!("name = \"{test}\"\nextends = \"default\"\n{extra}"),
+    )
+    .expect("profile written");
+    path
+}
+
+fn target() -> &'static str {
+    zone::TARGET_NAME.trim_end_matches('.')
+}
+
+fn require_firewall(lab: &Lab) {
+    if let Some(why) = lab.firewall_error() {
+        panic!("the lab has no filtered ports ({why}); install nftables");
+    }
+}
+
+fn set(v: &Value) -> BTreeSet<u16> {
+    let text = v.as_str().expect("a port list is a string");
+    if text.is_empty() {
+        return BTreeSet::new();
+    }
+    PortSet::parse(text)
+        .expect("a port list reads back")
+        .ports()
+        .iter()
+        .copied()
+        .collect()
+}
+
+/// Checks that every scanned port of every target address is classified as the lab serves it.
+fn assert_exact(section: &Value, scanned: &PortSet) {
+    let hosts = section["hosts"].as_array().expect("hosts");
+    let ips: Vec<IpAddr> = hosts
+        .iter()
+        .map(|h| h["ip"].as_str().expect("ip").parse().expect("an address"))
+        .collect();
+    assert_eq!(
+        ips,
+        [IpAddr::V4(addr::TARGET_V4), IpAddr::V6(addr::TARGET_V6)],
+        "both target addresses, IPv4 first"
+    );
+    let all: BTreeSet<u16> = scanned.ports().iter().copied().collect();
+    let want_open: BTreeSet<u16> = OPEN.iter().copied().filter(|p| all.contains(p)).collect();
+    let want_filtered: BTreeSet<u16> = FILTERED
+        .iter()
+        .copied()
+        .filter(|p| all.contains(p))
+        .collect();
+    let want_closed: BTreeSet<u16> = all
+        .iter()
+        .copied()
+        .filter(|p| !want_open.contains(p) && !want_filtered.contains(p))
+        .collect();
+    for h in hosts {
+        let ip = &h["ip"];
+        let open: BTreeSet<u16> = h["open"]
+            .as_array()
+            .expect("open")
+            .iter()
+            .map(|p| p["port"].as_u64().expect("port") as u16)
+            .collect();
+        assert_eq!(open, want_open, "open on {ip}");
+        assert_eq!(set(&h["closed"]), want_closed, "closed on {ip}");
+        assert_eq!(set(&h["filtered"]), want_filtered, "filtered on {ip}");
+        assert_eq!(h["counts"]["open"], want_open.len(), "{ip}");
+        assert_eq!(h["counts"]["closed"], want_closed.len(), "{ip}");
+        assert_eq!(h["counts"]["filtered"], want_filtered.len(), "{ip}");
+        assert_eq!(h["counts"]["not_reached"], 0, "{ip}");
+    }
+}
+
+fn open_port(host: &Value, port: u16) -> &Value {
+    host["open"]
+        .as_array()
+        .expect("open")
+        .iter()
+        .find(|p| p["port"] == port)
+        .unwrap_or_else(|| panic!("{port} is not open on {}", host["ip"]))
+}
+
+/// The banner text as sonde escapes it.
+fn escaped(text: &str) -> String {
+    text.replace('\r', "\\r").replace('\n', "\\n")
+}
+
+#[test]
+fn every_port_classified_with_services_and_banners() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    require_firewall(&lab);
+    let spec = "20-30,79-82,440-445,8079-8082,8440-8450,9990-9999";
+    let path = profile(
+        "classify",
+        &format!("[collectors.ports]\nports = \"{spec}\"\nmethod = \"connect\"\nbanners = true\n"),
+    );
+    let o = sonde(
+        &lab,
+        &[
+            target(),
+            "--ports",
+            "--json",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    let report = json(&o);
+    assert_eq!(
+        report["collectors"]["ports"]["outcome"]["status"], "ok",
+        "{report}"
+    );
+    let section = &report["sections"]["ports"];
+    assert_eq!(section["method"], "connect");
+    assert_eq!(section["complete"], true);
+    assert_exact(section, &PortSet::parse(spec).expect("spec"));
+    for host in section["hosts"].as_array().expect("hosts") {
+        let ssh = open_port(host, ports::SSH);
+        assert_eq!(ssh["service"], "ssh");
+        assert_eq!(ssh["banner"]["text"], escaped(ports::SSH_BANNER));
+        let smtp = open_port(host, ports::SMTP);
+        assert_eq!(smtp["service"], "smtp");
+        assert_eq!(smtp["banner"]["text"], escaped(ports::SMTP_BANNER));
+        let silent = open_port(host, ports::SILENT);
+        assert_eq!(silent["banner"]["bytes"], 0, "the silent port never speaks");
+        assert_eq!(open_port(host, ports::HTTPS)["service"], "https");
+        assert_eq!(
+            open_port(host, ports::HTTP)["banner"]["bytes"],
+            0,
+            "HTTP waits"
+        );
+    }
+}
+
+#[test]
+fn a_full_scan_of_every_port_is_exact() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    require_firewall(&lab);
+    let path = profile(
+        "full",
+        "[collectors.ports]\nports = \"all\"\nmethod = \"connect\"\ntimeout = \"60s\"\n",
+    );
+    let o = sonde(
+        &lab,
+        &[
+            target(),
+            "--ports",
+            "--json",
+            "--timeout",
+            "90s",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    let report = json(&o);
+    let section = &report["sections"]["ports"];
+    assert_eq!(section["ports_per_address"], 65535);
+    assert_exact(section, &PortSet::parse("all").expect("all"));
+}
+
+#[test]
+fn a_deadline_keeps_what_was_classified() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let path = profile(
+        "deadline",
+        "[collectors.ports]\nports = \"all\"\nmethod = \"connect\"\ntimeout = \"400ms\"\n\
+         max-concurrency = 64\n",
+    );
+    let o = sonde(
+        &lab,
+        &[
+            target(),
+            "--ports",
+            "--json",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    let report = json(&o);
+    assert_eq!(
+        report["collectors"]["ports"]["outcome"]["status"], "ok",
+        "an incomplete scan is still a result: {}",
+        report["collectors"]["ports"]
+    );
+    let section = &report["sections"]["ports"];
+    assert_eq!(section["complete"], false);
+    for h in section["hosts"].as_array().expect("hosts") {
+        let c = &h["counts"];
+        let sum: u64 = ["open", "closed", "filtered", "not_reached"]
+            .iter()
+            .map(|k| c[k].as_u64().expect("count"))
+            .sum();
+        assert_eq!(sum, 65535, "every port is counted once on {}", h["ip"]);
+        assert!(c["not_reached"].as_u64().expect("count") > 0);
+        assert_eq!(
+            set(&h["not_reached"]).len() as u64,
+            c["not_reached"].as_u64().expect("n")
+        );
+    }
+    let warning = section["warnings"][0].as_str().expect("a warning");
+    assert!(warning.contains("not reached"), "{warning}");
+    // The text form says so too.
+    let o = sonde(
+        &lab,
+        &[
+            target(),
+            "--ports",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("not reached"), "{text}");
+}

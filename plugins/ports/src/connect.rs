@@ -1,0 +1,355 @@
+//! The connect scan: full TCP connections with tokio, as many in flight as the open-file budget
+//! allows, each waiting as long as its host's measured round trips say.
+//!
+//! Every `(address, port)` is a job in one queue that a fixed pool of workers drains, so
+//! addresses are scanned together and no more sockets are open than workers. A port without
+//! an answer goes back to the end of the queue until its retries are spent; open and closed
+//! ports are never retried. When the stop time is near, what is left is counted as not
+//! reached (or filtered, for ports already probed without an answer).
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::Notify;
+use tokio::time::{sleep, sleep_until, Instant};
+
+use crate::output::{Banner, HostScan};
+use crate::portspec::PortSet;
+use crate::rtt::Bounds;
+use crate::tally::{banner_text, Host};
+
+/// How a connect scan runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    /// Timeout bounds.
+    pub bounds: Bounds,
+    /// Extra probes for a port without an answer.
+    pub retries: u8,
+    /// Workers (connections in flight at once).
+    pub concurrency: usize,
+    /// Banner grab: most bytes and longest wait, when asked for.
+    pub banner: Option<(usize, Duration)>,
+    /// No probe may still be waiting at this time.
+    pub stop_at: Instant,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    host: usize,
+    port: u16,
+    attempt: u8,
+}
+
+/// How one probe ended.
+enum Answer {
+    Open(Duration, Option<Banner>),
+    Closed(Duration),
+    /// No answer in time, or an ICMP unreachable.
+    Silent,
+    /// Out of descriptors or local ports: not the host's answer; try again shortly.
+    Local,
+}
+
+struct Shared {
+    hosts: Vec<Host>,
+    queue: Mutex<VecDeque<Job>>,
+    /// Jobs not finished yet (queued or in flight).
+    pending: AtomicUsize,
+    wake: Notify,
+    params: Params,
+}
+
+/// Scans `ports` on every address; results in the order of `addrs`.
+pub async fn scan(addrs: &[IpAddr], ports: &PortSet, params: Params) -> Vec<HostScan> {
+    let hosts: Vec<Host> = addrs
+        .iter()
+        .map(|ip| Host::new(*ip, params.bounds))
+        .collect();
+    // Interleave addresses so each gets its round trips measured early.
+    let mut queue = VecDeque::with_capacity(ports.len() * addrs.len());
+    for &port in ports.ports() {
+        for host in 0..addrs.len() {
+            queue.push_back(Job {
+                host,
+                port,
+                attempt: 0,
+            });
+        }
+    }
+    let total = queue.len();
+    let shared = Arc::new(Shared {
+        hosts,
+        queue: Mutex::new(queue),
+        pending: AtomicUsize::new(total),
+        wake: Notify::new(),
+        params,
+    });
+    let workers = params.concurrency.clamp(1, total.max(1));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        tasks.spawn(worker(shared.clone()));
+    }
+    while tasks.join_next().await.is_some() {}
+    shared.hosts.iter().map(Host::finish).collect()
+}
+
+fn pop(shared: &Shared) -> Option<Job> {
+    shared
+        .queue
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop_front()
+}
+
+fn push(shared: &Shared, job: Job, front: bool) {
+    let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+    if front {
+        q.push_front(job);
+    } else {
+        q.push_back(job);
+    }
+    drop(q);
+    shared.wake.notify_one();
+}
+
+fn done(shared: &Shared) {
+    if shared.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+        shared.wake.notify_waiters();
+    }
+}
+
+async fn worker(shared: Arc<Shared>) {
+    let params = shared.params;
+    loop {
+        let Some(job) = pop(&shared) else {
+            if shared.pending.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            // Others still wait for answers and may queue retries.
+            let _ = tokio::time::timeout(Duration::from_millis(20), shared.wake.notified()).await;
+            continue;
+        };
+        let host = &shared.hosts[job.host];
+        let now = Instant::now();
+        if now + params.bounds.floor.min(host.rtt.timeout()) >= params.stop_at {
+            // Too late for any probe: settle this job and everything still queued at once.
+            let mut left =
+                std::mem::take(&mut *shared.queue.lock().unwrap_or_else(|p| p.into_inner()));
+            left.push_front(job);
+            for job in &left {
+                let host = &shared.hosts[job.host];
+                if job.attempt == 0 {
+                    host.not_reached(job.port);
+                } else {
+                    host.filtered(job.port);
+                }
+            }
+            if shared.pending.fetch_sub(left.len(), Ordering::AcqRel) == left.len() {
+                shared.wake.notify_waiters();
+            }
+            continue;
+        }
+        host.probe_sent();
+        match probe(host, job.port, &params).await {
+            Answer::Open(rtt, banner) => {
+                host.open(job.port, rtt, banner);
+                done(&shared);
+            }
+            Answer::Closed(rtt) => {
+                host.closed(job.port, rtt);
+                done(&shared);
+            }
+            Answer::Silent if job.attempt < params.retries => push(
+                &shared,
+                Job {
+                    attempt: job.attempt + 1,
+                    ..job
+                },
+                false,
+            ),
+            Answer::Silent => {
+                host.filtered(job.port);
+                done(&shared);
+            }
+            Answer::Local => {
+                // Give the system a moment to free descriptors or ports; not a probe.
+                push(&shared, job, true);
+                sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+fn socket_for(ip: IpAddr) -> io::Result<TcpSocket> {
+    let socket = match ip {
+        IpAddr::V4(_) => TcpSocket::new_v4()?,
+        IpAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // An abortive close: no TIME_WAIT left behind for each open port, as scanners do.
+    socket.set_zero_linger()?;
+    Ok(socket)
+}
+
+fn is_local_shortage(e: &io::Error) -> bool {
+    const EMFILE: i32 = 24;
+    const ENFILE: i32 = 23;
+    const ENOBUFS: i32 = 105;
+    const EADDRNOTAVAIL: i32 = 99;
+    matches!(
+        e.raw_os_error(),
+        Some(EMFILE | ENFILE | ENOBUFS | EADDRNOTAVAIL)
+    )
+}
+
+async fn probe(host: &Host, port: u16, params: &Params) -> Answer {
+    let socket = match socket_for(host.ip) {
+        Ok(s) => s,
+        Err(e) if is_local_shortage(&e) => return Answer::Local,
+        Err(_) => return Answer::Silent,
+    };
+    let start = Instant::now();
+    let connect = socket.connect(SocketAddr::new(host.ip, port));
+    tokio::pin!(connect);
+    let result = loop {
+        // The host's timeout is read again on each wake: answers to other probes may have
+        // tightened (or widened) it since this probe left.
+        let limit = (start + host.rtt.timeout()).min(params.stop_at);
+        tokio::select! {
+            r = &mut connect => break Some(r),
+            () = sleep_until(limit) => {
+                if Instant::now() >= (start + host.rtt.timeout()).min(params.stop_at) {
+                    break None;
+                }
+            }
+        }
+    };
+    let rtt = start.elapsed();
+    match result {
+        None => Answer::Silent,
+        Some(Ok(stream)) => {
+            let banner = match params.banner {
+                Some((bytes, wait)) => Some(read_banner(stream, bytes, wait, params.stop_at).await),
+                None => None,
+            };
+            Answer::Open(rtt, banner)
+        }
+        Some(Err(e)) => match e.kind() {
+            io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {
+                Answer::Closed(rtt)
+            }
+            _ if is_local_shortage(&e) => Answer::Local,
+            _ => Answer::Silent,
+        },
+    }
+}
+
+/// Reads what the server says first, up to `max` bytes or `wait`, whichever comes first.
+async fn read_banner(
+    mut stream: TcpStream,
+    max: usize,
+    wait: Duration,
+    stop_at: Instant,
+) -> Banner {
+    let mut buf = vec![0u8; max];
+    let mut len = 0;
+    let until = (Instant::now() + wait).min(stop_at);
+    while len < max {
+        match tokio::time::timeout_at(until, stream.read(&mut buf[len..])).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => {
+                len += n;
+                // A line-based banner is complete at its first line end.
+                if buf[..len].contains(&b'\n') {
+                    break;
+                }
+            }
+        }
+    }
+    banner_text(&buf[..len])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    fn params(stop_in: Duration) -> Params {
+        Params {
+            bounds: Bounds {
+                initial: Duration::from_millis(300),
+                floor: Duration::from_millis(50),
+                ceiling: Duration::from_millis(500),
+            },
+            retries: 1,
+            concurrency: 64,
+            banner: Some((64, Duration::from_millis(300))),
+            stop_at: Instant::now() + stop_in,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loopback_open_and_closed_with_banner() {
+        let speaker = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let silent = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let (p_speaker, p_silent) = (
+            speaker.local_addr().expect("addr").port(),
+            silent.local_addr().expect("addr").port(),
+        );
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            while let Ok((mut s, _)) = speaker.accept().await {
+                let _ = s.write_all(b"SSH-2.0-test\r\nmore").await;
+            }
+        });
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = silent.accept().await {
+                held.push(s);
+            }
+        });
+        // A port that was just free: closed (nothing listens on it).
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let ports = PortSet::from_ports(vec![p_speaker, p_silent, closed]);
+        let hosts = scan(
+            &["127.0.0.1".parse().expect("ip")],
+            &ports,
+            params(Duration::from_secs(5)),
+        )
+        .await;
+        let h = &hosts[0];
+        assert_eq!(h.counts.open, 2, "{h:?}");
+        assert_eq!(h.closed.ports(), &[closed]);
+        assert!(h.filtered.is_empty() && h.not_reached.is_empty());
+        let speaker = h.open.iter().find(|p| p.port == p_speaker).expect("open");
+        assert_eq!(
+            speaker.banner.as_ref().map(|b| b.text.as_str()),
+            Some("SSH-2.0-test\\r\\nmore")
+        );
+        let silent = h.open.iter().find(|p| p.port == p_silent).expect("open");
+        assert_eq!(silent.banner.as_ref().map(|b| b.bytes), Some(0));
+        assert!(h.srtt_us.is_some());
+        assert_eq!(h.probes, 3);
+    }
+
+    #[tokio::test]
+    async fn a_stop_time_already_past_reaches_nothing() {
+        let ports = PortSet::from_ports(vec![1, 2, 3]);
+        let hosts = scan(
+            &["127.0.0.1".parse().expect("ip")],
+            &ports,
+            params(Duration::ZERO),
+        )
+        .await;
+        assert_eq!(hosts[0].counts.not_reached, 3);
+        assert_eq!(hosts[0].probes, 0);
+    }
+}

@@ -1,0 +1,129 @@
+//! What a scan learns about one address while it runs, turned into a [`HostScan`] at the end.
+//! Both scanners (connect and SYN) write here.
+
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::output::{Banner, Counts, HostScan, OpenPort};
+use crate::portspec::PortSet;
+use crate::rtt::{Bounds, Estimator};
+use crate::services;
+
+#[derive(Debug, Default)]
+struct Found {
+    open: Vec<OpenPort>,
+    closed: Vec<u16>,
+    filtered: Vec<u16>,
+    not_reached: Vec<u16>,
+    probes: u64,
+}
+
+/// One address under scan: its round-trip estimate and the ports classified so far.
+#[derive(Debug)]
+pub(crate) struct Host {
+    pub(crate) ip: IpAddr,
+    pub(crate) rtt: Estimator,
+    found: Mutex<Found>,
+}
+
+impl Host {
+    pub(crate) fn new(ip: IpAddr, bounds: Bounds) -> Self {
+        Host {
+            ip,
+            rtt: Estimator::new(bounds),
+            found: Mutex::new(Found::default()),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Found) -> T) -> T {
+        f(&mut self.found.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub(crate) fn probe_sent(&self) {
+        self.with(|f| f.probes += 1);
+    }
+
+    pub(crate) fn open(&self, port: u16, rtt: Duration, banner: Option<Banner>) {
+        self.rtt.sample(rtt);
+        self.with(|f| {
+            f.open.push(OpenPort {
+                port,
+                service: services::name(port).map(str::to_owned),
+                rtt_us: rtt.as_micros() as u64,
+                banner,
+            })
+        });
+    }
+
+    pub(crate) fn closed(&self, port: u16, rtt: Duration) {
+        self.rtt.sample(rtt);
+        self.with(|f| f.closed.push(port));
+    }
+
+    pub(crate) fn filtered(&self, port: u16) {
+        self.with(|f| f.filtered.push(port));
+    }
+
+    pub(crate) fn not_reached(&self, port: u16) {
+        self.with(|f| f.not_reached.push(port));
+    }
+
+    pub(crate) fn finish(&self) -> HostScan {
+        self.with(|f| {
+            let mut open = std::mem::take(&mut f.open);
+            open.sort_by_key(|p| p.port);
+            open.dedup_by_key(|p| p.port);
+            let closed = PortSet::from_ports(std::mem::take(&mut f.closed));
+            let filtered = PortSet::from_ports(std::mem::take(&mut f.filtered));
+            let not_reached = PortSet::from_ports(std::mem::take(&mut f.not_reached));
+            HostScan {
+                ip: self.ip,
+                counts: Counts {
+                    open: open.len(),
+                    closed: closed.len(),
+                    filtered: filtered.len(),
+                    not_reached: not_reached.len(),
+                },
+                open,
+                closed,
+                filtered,
+                not_reached,
+                srtt_us: self.rtt.srtt().map(|d| d.as_micros() as u64),
+                timeout_ms: self.rtt.timeout().as_millis() as u64,
+                probes: f.probes,
+            }
+        })
+    }
+}
+
+/// Banner bytes as text: printable ASCII kept, the rest escaped.
+pub(crate) fn banner_text(bytes: &[u8]) -> Banner {
+    let mut text = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\r' => text.push_str("\\r"),
+            b'\n' => text.push_str("\\n"),
+            b'\t' => text.push_str("\\t"),
+            b'\\' => text.push_str("\\\\"),
+            0x20..=0x7e => text.push(b as char),
+            _ => text.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    Banner {
+        text,
+        bytes: bytes.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banners_are_escaped() {
+        let b = banner_text(b"SSH-2.0-x\r\n\x00\xff\\");
+        assert_eq!(b.text, "SSH-2.0-x\\r\\n\\x00\\xff\\\\");
+        assert_eq!(b.bytes, 14);
+    }
+}
