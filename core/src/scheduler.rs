@@ -199,7 +199,16 @@ impl<'a> Run<'a> {
                     // A task that already timed out may still end later: ignore it.
                     if let Some(running) = self.running.remove(&name) {
                         let outcome = outcome_of(result, &mut self.out.sections, &name);
+                        let warnings = self
+                            .out
+                            .sections
+                            .get(&name)
+                            .map(|s| s.warnings().to_vec())
+                            .unwrap_or_default();
                         self.finish(&name, outcome, Some(running.started));
+                        if let Some(run) = self.out.runs.get_mut(&name) {
+                            run.warnings = warnings;
+                        }
                     }
                 }
                 _ = tokio::time::sleep_until(next) => self.expire(),
@@ -335,6 +344,7 @@ impl<'a> Run<'a> {
                 origin: node.map_or(crate::Origin::Builtin, |n| {
                     n.collector.spec().origin.clone()
                 }),
+                warnings: Vec::new(),
             },
         );
         // Each node finishes once, so its dependents can be taken out.
@@ -390,6 +400,7 @@ impl<'a> Run<'a> {
                         start_ms: None,
                         end_ms: self.ms(now),
                         origin: node.collector.spec().origin.clone(),
+                        warnings: Vec::new(),
                     },
                 );
             }
@@ -421,6 +432,7 @@ fn outcome_of(
         }
         Ok(Ok(Err(Failure::Failed(error)))) => Outcome::Failed { error },
         Ok(Ok(Err(Failure::Skipped(reason)))) => Outcome::Skipped { reason },
+        Ok(Ok(Err(Failure::Crashed(message)))) => Outcome::Crashed { message },
         Ok(Ok(Err(Failure::Partial { error, section }))) => {
             sections.insert(name.to_string(), section);
             Outcome::Failed { error }
