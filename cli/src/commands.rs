@@ -1,6 +1,6 @@
 //! What each subcommand does.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use anyhow::{bail, Context as _};
 use sonde_core::plan::{Plan, PlanOptions};
@@ -261,7 +261,7 @@ fn emit(
             eprint!("{}", render::timeline::timeline(report, order));
         }
     } else {
-        let style = Style::detect(&std::io::stdout());
+        let style = Style::for_terminal(crate::output::is_terminal());
         let mut text = render::text::report(report, order, &engine.registry, style);
         if debug {
             text.push('\n');
@@ -395,8 +395,6 @@ fn columns<const N: usize>(headers: &[&str; N], rows: &[[String; N]]) -> String 
 
 /// Writes to stdout; a closed pipe surfaces as an error `main` treats as success.
 fn print(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    crate::output::write(text.as_bytes())?;
     Ok(())
 }

@@ -54,6 +54,9 @@ pub async fn load(catalog: &Catalog, spec: &str) -> Loading {
     // profile is checked again with the plugins loaded.
     let (profile, _) = Profile::load_lenient(catalog, spec, &builtins);
     let candidates = discover::candidates(&profile.plugins, folder().as_deref());
+    if candidates.iter().any(|c| c.isolation == Isolation::None) {
+        crate::output::protect();
+    }
     let loaded = discover::load_all(candidates, &child_command()).await;
     let mut registry = builtins;
     let mut errors = Vec::new();
@@ -125,6 +128,7 @@ pub fn describe(plugin: &Plugin) -> String {
 /// Loads one plugin for `plugins inspect`, and checks that its name is free.
 pub async fn inspect(path: &Path, in_process: bool) -> Result<Plugin, String> {
     let isolation = if in_process {
+        crate::output::protect();
         Isolation::None
     } else {
         Isolation::Process

@@ -19,7 +19,7 @@ pub fn serve(path: &Path) -> u8 {
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
     // The answer goes to the real stdout; the plugin's own prints go to
     // stderr, so that they cannot corrupt the answer.
-    let answer_fd = match redirect_stdout() {
+    let answer_fd = match divert_stdout() {
         Ok(fd) => fd,
         Err(e) => {
             eprintln!("sonde plugin child: cannot set up its output: {e}");
@@ -44,7 +44,11 @@ pub fn serve(path: &Path) -> u8 {
     }
 }
 
-fn redirect_stdout() -> nix::Result<OwnedFd> {
+/// Points this process's stdout at its stderr and returns the original
+/// stdout: what a library loaded in this process prints can then never mix
+/// with what the process itself must write there (the child's answer,
+/// sonde's report when a plugin runs in-process).
+pub fn divert_stdout() -> nix::Result<OwnedFd> {
     let saved = nix::unistd::dup(std::io::stdout())?;
     nix::unistd::dup2_stdout(std::io::stderr())?;
     Ok(saved)
