@@ -403,15 +403,13 @@ pub fn collect(input: &Input<Config>) -> Result<Output, Failure> {
         .map_err(|e| Failure::failed(format!("cannot start a runtime: {e}")))?;
     let remaining = input.remaining();
     // Both schemes at once: their times overlap.
-    let checks = runtime.block_on(tokio::time::timeout(
-        remaining,
-        futures_util::future::join_all(
-            config
-                .schemes
-                .iter()
-                .map(|s| check(s, config, &host, ip, tls.clone())),
-        ),
-    ));
+    let checks = runtime.block_on(async {
+        let all = config
+            .schemes
+            .iter()
+            .map(|s| check(s, config, &host, ip, tls.clone()));
+        tokio::time::timeout(remaining, futures_util::future::join_all(all)).await
+    });
     let checks = checks.map_err(|_| Failure::failed("the deadline passed before any answer"))?;
     let output = Output {
         host: host.clone(),

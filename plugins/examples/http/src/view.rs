@@ -17,30 +17,13 @@ fn check_view(c: &Check) -> View {
     if let Some(status) = c.status {
         v = v.toned("status", status, status_tone(status));
     }
-    if c.hops.len() > 1 {
-        let rows = c
-            .hops
-            .iter()
-            .map(|h| {
-                vec![
-                    h.status.to_string(),
-                    h.url.clone(),
-                    h.location.clone().unwrap_or_default(),
-                ]
-            })
-            .collect();
-        v = v.group(
-            "redirects",
-            View::new().table(["STATUS", "URL", "LOCATION"], rows),
-        );
-    }
     if let Some(server) = &c.server {
         v = v.field("server", server);
     }
     if let Some(tls) = &c.tls_version {
         v = v.field("tls", tls);
     }
-    if c.scheme == "https" && c.status.is_some() {
+    if c.tls_version.is_some() {
         v = match &c.hsts {
             Some(h) => v.toned("hsts", h, Tone::Good),
             None => v.toned("hsts", "absent", Tone::Warn),
@@ -68,6 +51,23 @@ fn check_view(c: &Check) -> View {
         parts.push(format!("first byte {} ms", t.first_byte_ms));
         parts.push(format!("total {} ms", t.total_ms));
         v = v.toned("timing", parts.join(" · "), Tone::Dim);
+    }
+    if c.hops.len() > 1 {
+        let rows = c
+            .hops
+            .iter()
+            .map(|h| {
+                vec![
+                    h.status.to_string(),
+                    h.url.clone(),
+                    h.location.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        v = v.group(
+            "redirects",
+            View::new().table(["STATUS", "URL", "LOCATION"], rows),
+        );
     }
     if let Some(note) = &c.note {
         v = v.note(note, Tone::Warn);
