@@ -34,7 +34,11 @@ Exit codes:
 
 Profiles are TOML files: built in (default, quick, full) or NAME.toml in
 $XDG_CONFIG_HOME/sonde/profiles (~/.config/sonde/profiles), which override
-built-ins of the same name. See docs/profiles.md.";
+built-ins of the same name. See docs/profiles.md.
+
+Plugins: libraries and executables in $XDG_DATA_HOME/sonde/plugins
+(~/.local/share/sonde/plugins), or named in a profile's [plugins] table, run
+like built-in collectors. See docs/writing-a-plugin.md.";
 
 /// The `sonde` command line.
 #[derive(Debug, Parser)]
@@ -129,6 +133,30 @@ pub enum Command {
     /// List the collectors this sonde knows.
     #[command(subcommand)]
     Collectors(CollectorsCommand),
+    /// List and inspect collector plugins.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+    /// Runs a plugin library for an isolated call (used by sonde itself).
+    #[command(name = "__plugin-child", hide = true)]
+    PluginChild {
+        /// The plugin library.
+        library: std::path::PathBuf,
+    },
+}
+
+/// `sonde plugins ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// Every plugin found (the plugins folder and the profile's [plugins]) with its manifest.
+    List,
+    /// Load one plugin, check it and print its manifest, without running it.
+    Inspect {
+        /// The library or executable.
+        path: std::path::PathBuf,
+        /// Load a library into sonde itself rather than a child process.
+        #[arg(long)]
+        in_process: bool,
+    },
 }
 
 /// `sonde profiles ...`

@@ -1,40 +1,146 @@
 //! What each subcommand does.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use anyhow::{bail, Context as _};
 use sonde_core::plan::{Plan, PlanOptions};
-use sonde_core::profile::Profile;
-use sonde_core::{Engine, Registry, Report, Target};
+use sonde_core::profile::{Profile, ProfileError};
+use sonde_core::{Engine, ProfileErrors, Registry, Report, Target};
 
-use crate::args::{Cli, CollectorsCommand, Command, ProfilesCommand, RunArgs};
+use crate::args::{Cli, CollectorsCommand, Command, PluginsCommand, ProfilesCommand, RunArgs};
 use crate::exit;
 use crate::render::{self, Style};
 
 /// Runs the command line.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
-    let engine = Engine::new(Registry::builtins(), crate::profiles::catalog());
+    let catalog = crate::profiles::catalog();
+    // Plugins are loaded before any profile is checked, so that their
+    // tables validate against their schemas; `profiles validate PATH`
+    // loads the plugins PATH declares.
+    let spec = match &cli.command {
+        Some(Command::Profiles(ProfilesCommand::Validate { path })) => path.clone(),
+        _ => cli.run.profile.clone(),
+    };
+    let loading = crate::plugins::load(&catalog, &spec).await;
+    for warning in &loading.warnings {
+        eprintln!("sonde: {warning}");
+    }
+    let setup = Setup {
+        engine: Engine::new(loading.registry.clone(), catalog),
+        plugin_errors: loading.errors.clone(),
+    };
     match cli.command {
         None => {
             let Some(target) = cli.target.as_deref() else {
                 bail!("no target given; try `sonde example.com`, or `sonde --help`");
             };
-            inspect(&engine, target, &cli.run, cli.output.json, cli.output.debug).await
+            inspect(&setup, target, &cli.run, cli.output.json, cli.output.debug).await
         }
         Some(Command::Plan { target, dot }) => {
             if let Some(t) = &target {
                 parse_target(t)?;
             }
-            let Some(plan) = plan(&engine, &cli.run)? else {
+            let Some(plan) = plan(&setup, &cli.run)? else {
                 return Ok(exit::USAGE);
             };
             print(&if dot { plan.to_dot() } else { plan.to_text() })?;
             Ok(exit::OK)
         }
-        Some(Command::Profiles(cmd)) => profiles(&engine, cmd),
+        Some(Command::Profiles(cmd)) => profiles(&setup, cmd),
         Some(Command::Collectors(CollectorsCommand::List)) => {
-            print(&collectors(&engine.registry))?;
+            print(&collectors(&setup.engine.registry))?;
             Ok(exit::OK)
+        }
+        Some(Command::Plugins(cmd)) => plugins(&loading, cmd).await,
+        // Handled by `main` before the runtime starts.
+        Some(Command::PluginChild { .. }) => Ok(exit::INTERNAL),
+    }
+}
+
+/// The engine with its plugins, and the problems of the plugins the
+/// profile declares (reported with the profile's other problems).
+struct Setup {
+    engine: Engine,
+    plugin_errors: Vec<ProfileError>,
+}
+
+async fn plugins(loading: &crate::plugins::Loading, cmd: PluginsCommand) -> anyhow::Result<u8> {
+    match cmd {
+        PluginsCommand::List => {
+            let mut rows = Vec::new();
+            for p in loading.loaded.iter().filter_map(|l| l.result.as_ref().ok()) {
+                let m = &p.manifest;
+                let shown = p.path.display().to_string();
+                let accepted = loading.registry.get(&m.name).is_some_and(|c| {
+                    matches!(&c.spec().origin, sonde_core::Origin::Plugin { path, .. } if *path == shown)
+                });
+                let mut mode = crate::plugins::mode(p.kind, p.isolation).to_string();
+                if !accepted {
+                    mode.push_str(", refused");
+                }
+                rows.push([
+                    m.name.clone(),
+                    m.version.clone(),
+                    m.abi.to_string(),
+                    mode,
+                    shown,
+                    m.summary.clone(),
+                ]);
+            }
+            let mut text = columns(
+                &[
+                    "NAME",
+                    "VERSION",
+                    "ABI",
+                    "RUNS AS",
+                    "PATH",
+                    "WHAT IT FINDS OUT",
+                ],
+                &rows,
+            );
+            for e in loading
+                .errors
+                .iter()
+                .map(ToString::to_string)
+                .chain(loading.warnings.iter().cloned())
+            {
+                text.push_str(&format!(
+                    "refused: {e}
+"
+                ));
+            }
+            match crate::plugins::folder() {
+                Some(dir) => text.push_str(&format!(
+                    "
+plugins folder: {}
+",
+                    dir.display()
+                )),
+                None => text.push_str(
+                    "
+no plugins folder: set SONDE_DATA_DIR or HOME
+",
+                ),
+            }
+            print(&text)?;
+            Ok(if loading.errors.is_empty() {
+                exit::OK
+            } else {
+                exit::USAGE
+            })
+        }
+        PluginsCommand::Inspect { path, in_process } => {
+            match crate::plugins::inspect(&path, in_process).await {
+                Ok(plugin) => {
+                    print(&crate::plugins::describe(&plugin))?;
+                    print(&format!("{}: valid\n", path.display()))?;
+                    Ok(exit::OK)
+                }
+                Err(e) => {
+                    eprintln!("sonde: {e}");
+                    Ok(exit::USAGE)
+                }
+            }
         }
     }
 }
@@ -44,7 +150,8 @@ fn parse_target(text: &str) -> anyhow::Result<Target> {
 }
 
 /// Builds the plan; profile problems are printed and `None` returned.
-fn plan(engine: &Engine, run: &RunArgs) -> anyhow::Result<Option<Plan>> {
+fn plan(setup: &Setup, run: &RunArgs) -> anyhow::Result<Option<Plan>> {
+    let engine = &setup.engine;
     let timeout = run
         .timeout
         .as_deref()
@@ -66,7 +173,7 @@ fn plan(engine: &Engine, run: &RunArgs) -> anyhow::Result<Option<Plan>> {
             );
         }
     };
-    match engine.plan(&run.profile, &opts, adjust) {
+    match with_plugin_errors(setup, engine.plan(&run.profile, &opts, adjust)) {
         Ok(plan) => Ok(Some(plan)),
         Err(errors) => {
             eprint!("sonde: {errors}");
@@ -75,15 +182,30 @@ fn plan(engine: &Engine, run: &RunArgs) -> anyhow::Result<Option<Plan>> {
     }
 }
 
+/// Adds the problems of the profile's plugins to those of the profile.
+fn with_plugin_errors(
+    setup: &Setup,
+    planned: Result<Plan, ProfileErrors>,
+) -> Result<Plan, ProfileErrors> {
+    let mut errors = setup.plugin_errors.clone();
+    match planned {
+        Ok(plan) if errors.is_empty() => return Ok(plan),
+        Ok(_) => {}
+        Err(ProfileErrors(more)) => errors.extend(more),
+    }
+    Err(ProfileErrors(errors))
+}
+
 async fn inspect(
-    engine: &Engine,
+    setup: &Setup,
     target: &str,
     run: &RunArgs,
     json: bool,
     debug: bool,
 ) -> anyhow::Result<u8> {
+    let engine = &setup.engine;
     let target = parse_target(target)?;
-    let Some(plan) = plan(engine, run)? else {
+    let Some(plan) = plan(setup, run)? else {
         return Ok(exit::USAGE);
     };
     let order: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
@@ -139,7 +261,7 @@ fn emit(
             eprint!("{}", render::timeline::timeline(report, order));
         }
     } else {
-        let style = Style::detect(&std::io::stdout());
+        let style = Style::for_terminal(crate::output::is_terminal());
         let mut text = render::text::report(report, order, &engine.registry, style);
         if debug {
             text.push('\n');
@@ -150,7 +272,8 @@ fn emit(
     Ok(())
 }
 
-fn profiles(engine: &Engine, cmd: ProfilesCommand) -> anyhow::Result<u8> {
+fn profiles(setup: &Setup, cmd: ProfilesCommand) -> anyhow::Result<u8> {
+    let engine = &setup.engine;
     match cmd {
         ProfilesCommand::List => {
             let mut rows = Vec::new();
@@ -190,7 +313,7 @@ fn profiles(engine: &Engine, cmd: ProfilesCommand) -> anyhow::Result<u8> {
         }
         ProfilesCommand::Validate { path } => {
             let opts = PlanOptions::default();
-            match engine.plan(&path, &opts, |_| {}) {
+            match with_plugin_errors(setup, engine.plan(&path, &opts, |_| {})) {
                 Ok(plan) => {
                     let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
                     print(&format!(
@@ -272,8 +395,6 @@ fn columns<const N: usize>(headers: &[&str; N], rows: &[[String; N]]) -> String 
 
 /// Writes to stdout; a closed pipe surfaces as an error `main` treats as success.
 fn print(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    crate::output::write(text.as_bytes())?;
     Ok(())
 }

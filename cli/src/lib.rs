@@ -5,6 +5,8 @@
 
 pub mod args;
 pub mod commands;
+pub mod output;
+pub mod plugins;
 pub mod profiles;
 pub mod progress;
 pub mod render;

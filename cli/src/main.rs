@@ -38,6 +38,9 @@ fn run() -> u8 {
             };
         }
     };
+    if let Some(sonde::args::Command::PluginChild { library }) = &cli.command {
+        return sonde_plugin_host::child::serve(library);
+    }
     init_tracing(cli.output.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -12,6 +12,7 @@ fn sonde(args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
         .env("SONDE_CONFIG_DIR", scratch("no-config"))
+        .env("SONDE_DATA_DIR", scratch("no-data"))
         .output()
         .expect("sonde runs")
 }
@@ -219,6 +220,7 @@ fn user_profiles_override_builtins() {
     let o = Command::new(env!("CARGO_BIN_EXE_sonde"))
         .args(["profiles", "list"])
         .env("SONDE_CONFIG_DIR", &dir)
+        .env("SONDE_DATA_DIR", scratch("no-data"))
         .output()
         .expect("runs");
     let out = stdout(&o);

@@ -127,6 +127,9 @@ pub enum Failure {
     Failed(String),
     /// It decided not to run; the reason says why (e.g. "no TLS port open").
     Skipped(String),
+    /// What ran it died (a plugin's process was killed by a signal, or
+    /// exited before answering); the message says how.
+    Crashed(String),
     /// It failed, but what it found on the way is worth reporting (the
     /// lookups of a name without an address, the ports scanned before a
     /// deadline). The report keeps the section; the outcome is `failed`.
@@ -147,6 +150,11 @@ impl Failure {
     /// A deliberate skip.
     pub fn skipped(reason: impl Into<String>) -> Self {
         Failure::Skipped(reason.into())
+    }
+
+    /// A crash of what ran the collector (dynamic plugins).
+    pub fn crashed(message: impl Into<String>) -> Self {
+        Failure::Crashed(message.into())
     }
 
     /// A failure that still reports what was found.
@@ -186,6 +194,7 @@ impl<E: std::error::Error> From<E> for Failure {
 pub struct Section {
     typed: Option<Arc<dyn Any + Send + Sync>>,
     json: serde_json::Value,
+    warnings: Vec<String>,
 }
 
 impl fmt::Debug for Section {
@@ -211,12 +220,29 @@ impl Section {
         Ok(Section {
             typed: Some(Arc::new(value)),
             json,
+            warnings: Vec::new(),
         })
     }
 
     /// A section known only as JSON (plugins).
     pub fn json(json: serde_json::Value) -> Self {
-        Section { typed: None, json }
+        Section {
+            typed: None,
+            json,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Attaches warnings (things worth a look that did not stop the
+    /// collector); the report keeps them beside the outcome.
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
+    /// The attached warnings.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The JSON form.

@@ -117,6 +117,11 @@ impl Plan {
                 Some(entry) => entry
                     .enabled
                     .unwrap_or(!spec.on_request || opts.enable_ports),
+                // A plugin the user installed or declared runs like a
+                // collector the profile lists, unless it is on request.
+                None if matches!(spec.origin, crate::Origin::Plugin { .. }) => {
+                    !spec.on_request || opts.enable_ports
+                }
                 None => spec.on_request && opts.enable_ports,
             })
             .map(|spec| spec.name.as_str())

@@ -109,6 +109,10 @@ pub struct NodeRun {
     pub end_ms: f64,
     /// Built in or plugin.
     pub origin: Origin,
+    /// Things worth a look that did not stop it (dynamic plugins report
+    /// them beside their section).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl NodeRun {

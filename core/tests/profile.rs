@@ -71,7 +71,7 @@ enabled = true
         problems(text),
         [
             "built-in profile \"test\":2: timeout: `fast` is not a duration (expected number at 0); write e.g. \"3s\" or \"500ms\"",
-            "built-in profile \"test\":3: critcal: unknown key (did you mean `critical`?); a profile's keys are name, description, extends, timeout, critical, collectors",
+            "built-in profile \"test\":3: critcal: unknown key (did you mean `critical`?); a profile's keys are name, description, extends, timeout, critical, collectors, plugins",
             "built-in profile \"test\":5: collectors.dns: unknown setting `bogus`",
             "built-in profile \"test\":6: collectors.dns.timeout: must be a string, not integer",
             "built-in profile \"test\":10: collectors.ping.needs: unknown collector `dsn` (did you mean `dns`?)",
@@ -177,4 +177,52 @@ fn plan_prints_as_text_and_dot() {
         "profile test: 3 collectors, global deadline 15s, worst case 10s\n  dns             5s  starts at once  [critical]\n  ping            5s  needs dns\n  traceroute      5s  needs dns\n"
     );
     assert!(plan.to_dot().contains("\"dns\" -> \"ping\";"));
+}
+
+#[test]
+fn plugins_table_is_read_with_positions() {
+    let text = r#"name = "test"
+[plugins.http]
+path = "lib/libhttp.so"
+isolation = "none"
+[plugins.py]
+path = "py.py"
+kind = "executable"
+[plugins.bad]
+isolaton = "none"
+[plugins.worse]
+path = "x"
+isolation = "sandbox"
+[plugins.exe]
+path = "y"
+kind = "executable"
+isolation = "none"
+[plugins.nopath]
+kind = "library"
+[collectors.dns]
+"#;
+    let text: &'static str = Box::leak(text.to_string().into_boxed_str());
+    let catalog = Catalog::new(vec![("test", text)], None);
+    let registry = sonde_core::Registry::empty();
+    let (profile, errors) = Profile::load_lenient(&catalog, "test", &registry);
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        [
+            "built-in profile \"test\":9: plugins.bad.isolaton: unknown key (did you mean `isolation`?); a plugin's keys are path, isolation, kind",
+            "built-in profile \"test\":12: plugins.worse.isolation: `sandbox` is not an isolation; write \"process\" (the default) or \"none\"",
+            "built-in profile \"test\":16: plugins.exe.isolation: an executable always runs in its own process; `isolation` applies to libraries",
+            "built-in profile \"test\":17: plugins.nopath: missing `path`: the plugin's library or executable",
+        ]
+    );
+    let names: Vec<&str> = profile.plugins.keys().map(String::as_str).collect();
+    assert_eq!(names, ["http", "py"]);
+    let http = &profile.plugins["http"];
+    assert_eq!(http.path, std::path::PathBuf::from("lib/libhttp.so"));
+    assert_eq!(http.isolation, sonde_core::profile::Isolation::None);
+    assert_eq!(http.kind, None);
+    assert_eq!(http.loc.line, Some(2));
+    let py = &profile.plugins["py"];
+    assert_eq!(py.kind, Some(sonde_core::profile::PluginKind::Executable));
+    assert_eq!(py.isolation, sonde_core::profile::Isolation::Process);
 }

@@ -13,9 +13,14 @@ pub struct Style {
 impl Style {
     /// Colour when `stream` is a terminal and NO_COLOR is unset or empty.
     pub fn detect(stream: &impl IsTerminal) -> Self {
+        Self::for_terminal(stream.is_terminal())
+    }
+
+    /// Colour when writing to a terminal, unless `NO_COLOR` is set.
+    pub fn for_terminal(terminal: bool) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Style {
-            colour: stream.is_terminal() && !no_color,
+            colour: terminal && !no_color,
         }
     }
 

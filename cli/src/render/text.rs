@@ -29,12 +29,18 @@ pub fn report(report: &Report, order: &[String], registry: &Registry, style: Sty
         };
         out.push('\n');
         let (label, tone) = outcome_label(&run.outcome);
+        let plugin = match &run.origin {
+            sonde_core::Origin::Plugin { path, version } => {
+                format!(" · plugin v{version} {path}")
+            }
+            sonde_core::Origin::Builtin => String::new(),
+        };
         let _ = writeln!(
             out,
             "{}  {} {}",
             style.bold(&name.to_uppercase()),
             style.tone(tone, label),
-            style.tone(Tone::Dim, &format!("{:.0} ms", run.duration_ms()))
+            style.tone(Tone::Dim, &format!("{:.0} ms{plugin}", run.duration_ms()))
         );
         match (&run.outcome, report.sections.get(name)) {
             (_, Some(section)) => {
@@ -47,6 +53,13 @@ pub fn report(report: &Report, order: &[String], registry: &Registry, style: Sty
                 let _ = writeln!(out, "  {}", style.tone(Tone::Dim, reason));
             }
             _ => {}
+        }
+        for warning in &run.warnings {
+            let _ = writeln!(
+                out,
+                "  {}",
+                style.tone(Tone::Warn, &format!("warning: {warning}"))
+            );
         }
     }
     if !report.errors.is_empty() {

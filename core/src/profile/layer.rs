@@ -13,13 +13,14 @@ use super::{Loc, ProfileError};
 use crate::collector::Settings;
 use crate::registry::Registry;
 
-const TOP_KEYS: [&str; 6] = [
+const TOP_KEYS: [&str; 7] = [
     "name",
     "description",
     "extends",
     "timeout",
     "critical",
     "collectors",
+    "plugins",
 ];
 
 /// A name written in a profile, with where it was written.
@@ -53,27 +54,33 @@ pub(crate) struct Layer {
     pub timeout: Option<Duration>,
     pub critical: Option<Vec<Named>>,
     pub collectors: BTreeMap<String, LayerEntry>,
+    pub plugins: Vec<super::PluginDecl>,
 }
 
-struct Ctx<'a> {
-    src: &'a Source,
+pub(crate) struct Ctx<'a> {
+    pub src: &'a Source,
     errors: &'a mut Vec<ProfileError>,
 }
 
 impl Ctx<'_> {
-    fn loc(&self, span: std::ops::Range<usize>) -> Loc {
+    pub(crate) fn loc(&self, span: std::ops::Range<usize>) -> Loc {
         Loc {
             origin: self.src.origin.clone(),
             line: Some(line_of(&self.src.text, span.start)),
         }
     }
 
-    fn error(&mut self, span: std::ops::Range<usize>, key: &str, message: impl Into<String>) {
+    pub(crate) fn error(
+        &mut self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) {
         let loc = self.loc(span);
         self.errors.push(ProfileError::new(loc, key, message));
     }
 
-    fn string(&mut self, v: &Spanned<DeValue<'_>>, key: &str) -> Option<String> {
+    pub(crate) fn string(&mut self, v: &Spanned<DeValue<'_>>, key: &str) -> Option<String> {
         match v.get_ref().as_str() {
             Some(s) => Some(s.to_string()),
             None => {
@@ -159,6 +166,7 @@ pub(crate) fn parse(src: &Source, registry: &Registry, errors: &mut Vec<ProfileE
             }
             "timeout" => layer.timeout = cx.duration(value, k),
             "critical" => layer.critical = cx.names(value, k),
+            "plugins" => layer.plugins = super::plugins::parse(&mut cx, value),
             "collectors" => match value.get_ref().as_table() {
                 Some(table) => {
                     for (name, body) in table.iter() {

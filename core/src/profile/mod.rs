@@ -7,6 +7,7 @@
 //! profile is then checked as a graph by [`Plan::build`](crate::plan::Plan::build).
 
 mod layer;
+mod plugins;
 mod source;
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use layer::Named;
+pub use plugins::{Isolation, PluginDecl, PluginKind};
 pub use source::{Catalog, Listing, Source};
 
 use crate::registry::Registry;
@@ -124,6 +126,9 @@ pub struct Profile {
     pub critical: Vec<Named>,
     /// Collector tables, by name.
     pub collectors: BTreeMap<String, Entry>,
+    /// Plugins declared in `[plugins]`, by name (a later file's declaration
+    /// replaces an earlier one's).
+    pub plugins: BTreeMap<String, PluginDecl>,
     /// Whether some file set `critical` (an empty list is then meant).
     critical_set: bool,
 }
@@ -241,6 +246,9 @@ impl Profile {
         if let Some(c) = layer.critical {
             self.critical = c;
             self.critical_set = true;
+        }
+        for decl in layer.plugins {
+            self.plugins.insert(decl.name.clone(), decl);
         }
         for (name, e) in layer.collectors {
             let entry = self.collectors.entry(name).or_default();

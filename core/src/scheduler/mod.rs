@@ -230,7 +230,16 @@ async fn drive(shared: Arc<Mutex<State>>) {
                 if let Some(running) = state.running.remove(&i) {
                     let name = state.plan.nodes[i].name.clone();
                     let outcome = outcome_of(result, &mut state.out.sections, &name);
+                    let warnings = state
+                        .out
+                        .sections
+                        .get(&name)
+                        .map(|s| s.warnings().to_vec())
+                        .unwrap_or_default();
                     state.finish(i, outcome, Some(running.started));
+                    if let Some(run) = state.out.runs.get_mut(&name) {
+                        run.warnings = warnings;
+                    }
                 }
                 collect(&mut state, &mut tasks);
             }

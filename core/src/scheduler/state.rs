@@ -173,6 +173,7 @@ impl State {
                 start_ms: started.map(|s| self.ms(s)),
                 end_ms: self.ms(now),
                 origin: node.collector.spec().origin.clone(),
+                warnings: Vec::new(),
             },
         );
         // Each node finishes once, so its dependents can be taken out.
@@ -227,6 +228,7 @@ impl State {
                         start_ms: None,
                         end_ms: self.ms(now),
                         origin: node.collector.spec().origin.clone(),
+                        warnings: Vec::new(),
                     },
                 );
             }
@@ -262,6 +264,7 @@ pub(super) fn outcome_of(
         }
         Ok(Ok(Err(Failure::Failed(error)))) => Outcome::Failed { error },
         Ok(Ok(Err(Failure::Skipped(reason)))) => Outcome::Skipped { reason },
+        Ok(Ok(Err(Failure::Crashed(message)))) => Outcome::Crashed { message },
         Ok(Ok(Err(Failure::Partial { error, section }))) => {
             sections.insert(name.to_string(), section);
             Outcome::Failed { error }

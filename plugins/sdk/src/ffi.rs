@@ -1,0 +1,218 @@
+//! The C entry table and the glue the [`export_collector!`](crate::export_collector)
+//! macro expands to. Only NUL-terminated UTF-8 JSON crosses the boundary;
+//! every string the plugin returns is freed by the plugin's own `free`.
+
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::input::{Failure, Input};
+use crate::protocol::{DescribeError, Manifest, Request, Response, Status};
+use crate::view::View;
+
+/// The name of the one symbol a plugin library exports: a function taking
+/// nothing and returning a pointer to its [`Entry`].
+pub const ENTRY_SYMBOL: &str = "sonde_plugin_entry";
+
+/// The table a plugin library hands the host (`struct sonde_plugin` in
+/// `include/sonde_plugin.h`). The host reads `abi_major`, `abi_minor` and
+/// `size` before anything else; later minor versions only append fields,
+/// which a host finds through `size`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    /// Major ABI version the plugin was built for.
+    pub abi_major: u32,
+    /// Minor ABI version the plugin was built for.
+    pub abi_minor: u32,
+    /// `sizeof` this table as the plugin knows it.
+    pub size: usize,
+    /// Returns the manifest as JSON (or `{"error": "..."}`).
+    pub describe: unsafe extern "C" fn() -> *mut c_char,
+    /// Takes a request as JSON, returns the response as JSON.
+    pub run: unsafe extern "C" fn(request: *const c_char) -> *mut c_char,
+    /// Frees a string returned by `describe` or `run`.
+    pub free: unsafe extern "C" fn(text: *mut c_char),
+}
+
+impl Entry {
+    /// The table for this SDK's ABI version, freeing with [`free_text`].
+    pub const fn new(
+        describe: unsafe extern "C" fn() -> *mut c_char,
+        run: unsafe extern "C" fn(*const c_char) -> *mut c_char,
+    ) -> Self {
+        Entry {
+            abi_major: crate::protocol::ABI_MAJOR,
+            abi_minor: crate::protocol::ABI_MINOR,
+            size: std::mem::size_of::<Entry>(),
+            describe,
+            run,
+            free: free_text,
+        }
+    }
+}
+
+/// Frees a string made by this SDK.
+///
+/// # Safety
+/// `text` must be null or a pointer returned by this SDK's `describe` or
+/// `run` glue that was not freed yet.
+#[allow(unsafe_code)]
+pub unsafe extern "C" fn free_text(text: *mut c_char) {
+    if !text.is_null() {
+        // SAFETY: per the contract, `text` came from `CString::into_raw` in
+        // `into_c` below and is freed once.
+        drop(unsafe { CString::from_raw(text) });
+    }
+}
+
+/// Hands a string to C. JSON escapes NUL, so the fallback never happens for
+/// what this module writes; it keeps the function total.
+fn into_c(text: String) -> *mut c_char {
+    CString::new(text)
+        .unwrap_or_else(|_| c"{\"error\":\"the plugin wrote a NUL byte\"}".to_owned())
+        .into_raw()
+}
+
+thread_local! {
+    /// Set while a plugin function runs on this thread: its panics are
+    /// reported in the answer, not printed.
+    static IN_CALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Where the last panic in a call happened.
+    static PANIC_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs, once, a panic hook that keeps quiet about panics inside a
+/// plugin call (they become the answer, with their location) and leaves
+/// every other panic to the hook that was there before.
+fn quiet_panics_in_calls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_CALL.with(std::cell::Cell::get) {
+                let at = info.location().map(|l| l.to_string());
+                PANIC_AT.with(|p| *p.borrow_mut() = at);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `f` with its panics caught and described.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    quiet_panics_in_calls();
+    IN_CALL.with(|c| c.set(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_CALL.with(|c| c.set(false));
+    result.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned());
+        let at = PANIC_AT.with(|p| p.borrow_mut().take());
+        match (at, message) {
+            (Some(at), Some(m)) => format!("panicked at {at}: {m}"),
+            (Some(at), None) => format!("panicked at {at}"),
+            (None, Some(m)) => format!("panicked: {m}"),
+            (None, None) => "panicked".to_string(),
+        }
+    })
+}
+
+/// `describe` for the macro: the manifest as JSON, a panic as an error.
+pub fn describe(manifest: fn() -> Manifest) -> *mut c_char {
+    let text = match guarded(manifest) {
+        Ok(m) => serde_json::to_string(&m),
+        Err(error) => serde_json::to_string(&DescribeError { error }),
+    };
+    into_c(text.unwrap_or_else(|e| format!("{{\"error\":\"cannot write the manifest: {e}\"}}")))
+}
+
+/// `run` for the macro.
+///
+/// # Safety
+/// `request` must be null or point to a NUL-terminated string that stays
+/// valid for the call.
+#[allow(unsafe_code)]
+pub unsafe fn run<C, O, F, V>(request: *const c_char, collect: F, view: Option<V>) -> *mut c_char
+where
+    C: DeserializeOwned,
+    O: Serialize,
+    F: Fn(&Input<C>) -> Result<O, Failure>,
+    V: Fn(&O) -> View,
+{
+    let response = if request.is_null() {
+        Response::failed("the host passed no request")
+    } else {
+        // SAFETY: non-null, and NUL-terminated and live per the contract.
+        let text = unsafe { CStr::from_ptr(request) };
+        match text.to_str() {
+            Ok(text) => answer(text, collect, view),
+            Err(e) => Response::failed(format!("the request is not UTF-8: {e}")),
+        }
+    };
+    into_c(serde_json::to_string(&response).unwrap_or_else(|e| {
+        format!("{{\"status\":\"failed\",\"error\":\"cannot write the response: {e}\"}}")
+    }))
+}
+
+/// Parses a request, calls the plugin's function with panics caught, and
+/// builds the response. Public for executables written in Rust and for
+/// tests; the C glue above calls it.
+pub fn answer<C, O, F, V>(request: &str, collect: F, view: Option<V>) -> Response
+where
+    C: DeserializeOwned,
+    O: Serialize,
+    F: Fn(&Input<C>) -> Result<O, Failure>,
+    V: Fn(&O) -> View,
+{
+    let request: Request = match serde_json::from_str(request) {
+        Ok(r) => r,
+        Err(e) => return Response::failed(format!("the request is not valid: {e}")),
+    };
+    let config = match C::deserialize(serde_json::Value::Object(request.config)) {
+        Ok(c) => c,
+        Err(e) => return Response::failed(format!("invalid settings: {e}")),
+    };
+    let input = Input::new(request.target, config, request.inputs, request.deadline_ms);
+    let outcome = guarded(|| {
+        let result = collect(&input);
+        let view = match (&result, &view) {
+            (Ok(output), Some(view)) => serde_json::to_value(view(output)).ok(),
+            _ => None,
+        };
+        (result.map(|o| serde_json::to_value(&o)), view)
+    });
+    let warnings = input.take_warnings();
+    let mut response = match outcome {
+        Err(error) => Response::crashed(error),
+        Ok((Ok(Ok(section)), view)) => Response {
+            status: Status::Ok,
+            section: Some(section),
+            error: None,
+            reason: None,
+            warnings: Vec::new(),
+            view,
+        },
+        Ok((Ok(Err(e)), _)) => Response::failed(format!("the output cannot be written: {e}")),
+        Ok((Err(Failure::Failed(error)), _)) => Response::failed(error),
+        Ok((Err(Failure::Skipped(reason)), _)) => Response {
+            status: Status::Skipped,
+            section: None,
+            error: None,
+            reason: Some(reason),
+            warnings: Vec::new(),
+            view: None,
+        },
+        Ok((Err(Failure::Partial { error, section }), _)) => Response {
+            section: Some(section),
+            ..Response::failed(error)
+        },
+    };
+    response.warnings = warnings;
+    response
+}
