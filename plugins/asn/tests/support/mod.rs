@@ -1,6 +1,9 @@
 //! A DNS server on 127.0.0.1 (UDP) answering TXT questions from the lab's
 //! zone, i.e. the lab's Cymru records, for the tests and the benchmark.
 
+// Shared by tests and the benchmark, which each use part of it.
+#![allow(dead_code)]
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
