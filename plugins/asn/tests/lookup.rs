@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sonde_asn::{AsnConfig, AsnLookup, Source, Status, Table};
+use sonde_asn::rdap::RdapClient;
+use sonde_asn::{AsnConfig, AsnLookup, NameSource, Source, Status, Table};
 use sonde_core::SpecialRange;
 use sonde_dns::Resolver;
 use sonde_lab::addr;
@@ -16,7 +17,7 @@ use tokio::time::Instant;
 
 mod support;
 
-use support::{serve, Mode, Server};
+use support::{serve, serve_http, Mode, Server};
 
 fn lab_config() -> AsnConfig {
     let base = LAB_CYMRU_ZONE.trim_end_matches('.');
@@ -129,7 +130,7 @@ async fn every_origin_and_name_of_the_lab_from_cymru_records() {
             assert_eq!(s.country.as_deref(), Some(a.country));
             assert_eq!(s.registry.as_deref(), Some(a.registry));
             assert_eq!(s.allocated.as_deref(), Some(a.allocated));
-            assert_eq!(s.source, Some(Source::Cymru));
+            assert_eq!(s.source, Some(NameSource::Cymru));
         }
     }
     let nameless = answers.system(64502).expect("AS64502 is among the origins");
@@ -243,4 +244,50 @@ async fn broken_tables_are_refused_with_the_file_named() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn rdap_names_what_cymru_does_not() {
+    let dns = serve(Mode::Zone).await;
+    let registrant = r#"{"objectClassName":"autnum","startAutnum":64502,"endAutnum":64502,"name":"SONDE-ANYCAST","country":"NL","entities":[{"roles":["registrant"],"vcardArray":["vcard",[["fn",{},"text","Sonde Lab Anycast B.V."]]]}],"events":[{"eventAction":"registration","eventDate":"2019-03-01T10:00:00Z"}]}"#;
+    let http = serve_http(vec![(
+        "/autnum/64502".to_string(),
+        200,
+        registrant.to_string(),
+    )])
+    .await;
+    let client = RdapClient::new(&format!("{}/autnum/{{asn}}", http.base)).expect("client");
+    let lookup = AsnLookup::from_config(Some(resolver(&dns)), &lab_config(), None)
+        .with_rdap(Some(Arc::new(client)));
+    let answers = lookup.lookup_many(&[addr::TARGET_V4.into()], soon()).await;
+    let s = answers.system(64502).expect("AS64502");
+    assert_eq!(
+        s.name.as_deref(),
+        Some("SONDE-ANYCAST - Sonde Lab Anycast B.V.")
+    );
+    assert_eq!(s.source, Some(NameSource::Rdap));
+    assert_eq!(s.country.as_deref(), Some("NL"));
+    assert_eq!(s.allocated.as_deref(), Some("2019-03-01"));
+    assert_eq!(s.detail, None);
+    let target = answers.address(addr::TARGET_V4.into()).expect("target");
+    assert_eq!(
+        target.origins[1].as_name.as_deref(),
+        Some("SONDE-ANYCAST - Sonde Lab Anycast B.V.")
+    );
+    // Only the AS Cymru could not name was asked.
+    assert_eq!(http.paths(), ["/autnum/64502"]);
+
+    // A registry that answers 404: the name stays missing, with both reasons.
+    let http = serve_http(vec![]).await;
+    let client = RdapClient::new(&format!("{}/autnum/{{asn}}", http.base)).expect("client");
+    let lookup = AsnLookup::from_config(Some(resolver(&dns)), &lab_config(), None)
+        .with_rdap(Some(Arc::new(client)));
+    let answers = lookup.lookup_many(&[addr::TARGET_V4.into()], soon()).await;
+    let s = answers.system(64502).expect("AS64502");
+    assert_eq!(s.name, None);
+    let detail = s.detail.as_deref().unwrap_or_default();
+    assert!(
+        detail.contains("has no AS name record") && detail.contains("answered HTTP 404 Not Found"),
+        "{detail}"
+    );
 }

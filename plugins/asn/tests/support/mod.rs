@@ -7,13 +7,15 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::TXT;
 use hickory_proto::rr::{Name, RData, Record};
 use sonde_lab::zone::{RecordData, ZoneOptions};
 use sonde_lab::Zone;
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
 
 /// What the server does with every query.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -93,4 +95,73 @@ fn respond(zone: &Zone, packet: &[u8], mode: Mode) -> Option<Vec<u8>> {
         reply.metadata.response_code = ResponseCode::NXDomain;
     }
     reply.to_vec().ok()
+}
+
+/// An HTTP/1.1 server on 127.0.0.1 answering fixed paths (404 otherwise);
+/// stops when dropped.
+pub struct HttpServer {
+    /// `http://127.0.0.1:port`.
+    pub base: String,
+    seen: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HttpServer {
+    /// The paths asked so far.
+    pub fn paths(&self) -> Vec<String> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `(path, status, body)` answers.
+pub async fn serve_http(answers: Vec<(String, u16, String)>) -> HttpServer {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&head).to_string();
+            let path = head
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            if let Ok(mut log) = log.lock() {
+                log.push(path.clone());
+            }
+            let (status, body) = answers
+                .iter()
+                .find(|(p, _, _)| *p == path)
+                .map(|(_, s, b)| (*s, b.clone()))
+                .unwrap_or((404, "{}".to_string()));
+            let reason = if status == 200 { "OK" } else { "Not Found" };
+            let reply = format!(
+                "HTTP/1.1 {status} {reason}\r\nContent-Type: application/rdap+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    HttpServer { base, seen, task }
 }
