@@ -256,7 +256,7 @@ fn asn_falls_back_to_the_lab_asn_database() {
     assert!(asn["database"]
         .as_str()
         .unwrap_or_default()
-        .ends_with("asn.mmdb (GeoLite2-ASN (MMDB, built 2025-12-01))"));
+        .ends_with("asn.mmdb (GeoLite2-ASN, MMDB built 2025-12-01)"));
     for (a, e) in asn["addresses"]
         .as_array()
         .expect("addresses")

@@ -183,7 +183,7 @@ async fn a_failing_cymru_falls_back_to_the_lab_asn_database() {
     let mmdb = dir.join("asn.mmdb");
     sonde_lab::geo::write_asn_db(&mmdb).expect("writes the lab ASN database");
     let table = Arc::new(Table::open(&mmdb).expect("opens"));
-    assert_eq!(table.describe(), "GeoLite2-ASN (MMDB, built 2025-12-01)");
+    assert_eq!(table.describe(), "GeoLite2-ASN, MMDB built 2025-12-01");
     let lookup = AsnLookup::from_config(Some(resolver(&server)), &lab_config(), Some(table));
     let answers = lookup
         .lookup_many(&[addr::TARGET_V4.into(), addr::TARGET_V6.into()], soon())
