@@ -325,7 +325,7 @@ fn rdap_names_the_as_cymru_does_not() {
     require_root_or_skip!();
     let lab = Lab::start().expect("lab");
     let listener = lab
-        .run_in(Role::Target, || TcpListener::bind((addr::TARGET_V4, 8081)))
+        .run_in(Role::Target, || TcpListener::bind((addr::TARGET_V4, 18081)))
         .expect("in the target's namespace")
         .expect("bound");
     let server = serve_autnum(
@@ -335,7 +335,7 @@ fn rdap_names_the_as_cymru_does_not() {
     let profile = Profile::new(
         "rdap",
         &format!(
-            "{LOOK_UP_DOCUMENTATION}\nrdap-url = \"http://{}:8081/autnum/{{asn}}\"",
+            "{LOOK_UP_DOCUMENTATION}\nrdap-url = \"http://{}:18081/autnum/{{asn}}\"",
             addr::TARGET_V4
         ),
     );

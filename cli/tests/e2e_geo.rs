@@ -343,13 +343,13 @@ fn an_ipinfo_style_api_on_a_lab_host() {
     require_root_or_skip!();
     let lab = Lab::start().expect("lab");
     let listener = lab
-        .run_in(Role::Target, || TcpListener::bind((addr::TARGET_V4, 8080)))
+        .run_in(Role::Target, || TcpListener::bind((addr::TARGET_V4, 18080)))
         .expect("in the target's namespace")
         .expect("bound");
     let server = serve_ipinfo(listener, 2);
     let s = Scratch::new(
         "http",
-        &format!("http-url = \"http://{}:8080/{{ip}}/json\"", addr::TARGET_V4),
+        &format!("http-url = \"http://{}:18080/{{ip}}/json\"", addr::TARGET_V4),
     );
     let o = sonde(&lab, &[], &[TARGET, "--json", "--profile", &s.profile()]);
     assert_eq!(
