@@ -13,6 +13,11 @@ fn sonde(args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .env("SONDE_CONFIG_DIR", scratch("no-config"))
         .env("SONDE_DATA_DIR", scratch("no-data"))
+        // No geo or ASN database from the machine: the reports must not
+        // depend on what the user has installed.
+        .env_remove("SONDE_GEO_DB")
+        .env_remove("SONDE_ASN_DB")
+        .env("XDG_DATA_HOME", scratch("no-data"))
         .output()
         .expect("sonde runs")
 }

@@ -3,9 +3,11 @@
 //! the lab's DNS server serves, and every field is checked against the
 //! lab's data. Needs root (network namespaces); skips visibly otherwise.
 
-use std::net::IpAddr;
+use std::io::{Read, Write};
+use std::net::{IpAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::Output;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sonde_lab::zone::cymru::{self, LAB_CYMRU_ZONE, MALFORMED_ORIGIN_IP, MALFORMED_ORIGIN_TXT};
@@ -271,4 +273,95 @@ fn the_default_profile_answers_documentation_addresses_locally() {
         assert_eq!(a["range"], "documentation", "{a}");
         assert_eq!(a.get("query"), None, "nothing was asked: {a}");
     }
+}
+
+/// Answers one RDAP autnum request on `listener` (given up after 10 s);
+/// hands back the path asked.
+fn serve_autnum(listener: TcpListener, body: &'static str) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let until = Instant::now() + Duration::from_secs(10);
+        if listener.set_nonblocking(true).is_err() {
+            return String::new();
+        }
+        while Instant::now() < until {
+            let Ok((mut stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            if stream.set_nonblocking(false).is_err()
+                || stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .is_err()
+            {
+                continue;
+            }
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head).to_string();
+            let path = head
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rdap+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            return path;
+        }
+        String::new()
+    })
+}
+
+#[test]
+fn rdap_names_the_as_cymru_does_not() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let listener = lab
+        .run_in(Role::Target, || TcpListener::bind((addr::TARGET_V4, 18081)))
+        .expect("in the target's namespace")
+        .expect("bound");
+    let server = serve_autnum(
+        listener,
+        r#"{"objectClassName":"autnum","startAutnum":64502,"endAutnum":64502,"name":"SONDE-ANYCAST","entities":[{"roles":["registrant"],"vcardArray":["vcard",[["fn",{},"text","Sonde Lab Anycast B.V."]]]}]}"#,
+    );
+    let profile = Profile::new(
+        "rdap",
+        &format!(
+            "{LOOK_UP_DOCUMENTATION}\nrdap-url = \"http://{}:18081/autnum/{{asn}}\"",
+            addr::TARGET_V4
+        ),
+    );
+    let o = sonde(
+        &lab,
+        &[
+            bare(zone::TARGET_NAME),
+            "--json",
+            "--profile",
+            profile.arg(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(server.join().expect("server"), "/autnum/64502");
+    let asn = &json(&o)["sections"]["asn"];
+    let s = asn["systems"]
+        .as_array()
+        .expect("systems")
+        .iter()
+        .find(|s| s["asn"] == 64502)
+        .expect("AS64502");
+    assert_eq!(s["name"], "SONDE-ANYCAST - Sonde Lab Anycast B.V.");
+    assert_eq!(s["source"], "rdap");
 }

@@ -256,7 +256,7 @@ fn asn_falls_back_to_the_lab_asn_database() {
     assert!(asn["database"]
         .as_str()
         .unwrap_or_default()
-        .ends_with("asn.mmdb (GeoLite2-ASN (MMDB, built 2025-12-01))"));
+        .ends_with("asn.mmdb (GeoLite2-ASN, MMDB built 2025-12-01)"));
     for (a, e) in asn["addresses"]
         .as_array()
         .expect("addresses")
@@ -343,13 +343,13 @@ fn an_ipinfo_style_api_on_a_lab_host() {
     require_root_or_skip!();
     let lab = Lab::start().expect("lab");
     let listener = lab
-        .run_in(Role::Target, || TcpListener::bind((addr::TARGET_V4, 8080)))
+        .run_in(Role::Target, || TcpListener::bind((addr::TARGET_V4, 18080)))
         .expect("in the target's namespace")
         .expect("bound");
     let server = serve_ipinfo(listener, 2);
     let s = Scratch::new(
         "http",
-        &format!("http-url = \"http://{}:8080/{{ip}}/json\"", addr::TARGET_V4),
+        &format!("http-url = \"http://{}:18080/{{ip}}/json\"", addr::TARGET_V4),
     );
     let o = sonde(&lab, &[], &[TARGET, "--json", "--profile", &s.profile()]);
     assert_eq!(

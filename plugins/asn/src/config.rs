@@ -43,6 +43,7 @@ impl Default for Zones {
 /// database = "/var/lib/GeoIP/GeoLite2-ASN.mmdb"   # or a CSV: prefix,asn[,name[,country]]
 /// local-ranges = ["private", "loopback", "link-local", "cgnat", "documentation"]
 /// concurrency = 16
+/// rdap-url = "https://rdap.org/autnum/{asn}"
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -66,6 +67,10 @@ pub struct AsnConfig {
     pub local_ranges: Vec<SpecialRange>,
     /// Most lookups in flight at once (1 to 64).
     pub concurrency: usize,
+    /// RDAP autnum URL with `{asn}`, asked for the name of an AS that
+    /// neither Cymru nor the table names, e.g.
+    /// `https://rdap.org/autnum/{asn}`. Unset: not asked.
+    pub rdap_url: Option<String>,
 }
 
 impl Default for AsnConfig {
@@ -79,6 +84,7 @@ impl Default for AsnConfig {
             database: None,
             local_ranges: SpecialRange::ALL.to_vec(),
             concurrency: 16,
+            rdap_url: None,
         }
     }
 }
@@ -110,6 +116,9 @@ impl AsnConfig {
                 self.concurrency
             ));
         }
+        if let Some(url) = &self.rdap_url {
+            check_url(url).map_err(|why| format!("rdap-url: `{url}` {why}"))?;
+        }
         Ok(())
     }
 
@@ -122,6 +131,23 @@ impl AsnConfig {
             asn: bare(&self.asn_zone),
         }
     }
+}
+
+fn check_url(url: &str) -> Result<(), &'static str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("is not an http:// or https:// URL")?;
+    if rest.is_empty() || rest.starts_with('/') || rest.starts_with('{') {
+        return Err("has no host");
+    }
+    if !url.contains("{asn}") {
+        return Err("has no `{asn}` placeholder for the AS number");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("has spaces or control characters");
+    }
+    Ok(())
 }
 
 fn check_zone(zone: &str) -> Result<(), &'static str> {
@@ -188,6 +214,20 @@ mod tests {
                     ..base.clone()
                 },
                 "concurrency: 0 is out of range",
+            ),
+            (
+                AsnConfig {
+                    rdap_url: Some("https://rdap.org/autnum/".into()),
+                    ..base.clone()
+                },
+                "rdap-url: `https://rdap.org/autnum/` has no `{asn}` placeholder",
+            ),
+            (
+                AsnConfig {
+                    rdap_url: Some("whois://x/{asn}".into()),
+                    ..base.clone()
+                },
+                "rdap-url: `whois://x/{asn}` is not an http:// or https:// URL",
             ),
         ];
         for (config, want) in cases {

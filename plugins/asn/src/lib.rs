@@ -5,7 +5,8 @@
 //! The source is Team Cymru's DNS interface, asked through the same
 //! servers as the dns collector (`origin`/`origin6` TXT per address,
 //! `AS<n>` TXT per AS; the zone names are settings). When Cymru cannot
-//! answer, an offline table (an MMDB ASN database or a CSV) does.
+//! answer, an offline table (an MMDB ASN database or a CSV) does; an AS
+//! neither names can be named by RDAP autnum (`rdap-url`).
 //! Special-purpose addresses are answered locally.
 //!
 //! Other collectors enrich addresses in one batch with [`lookup_many`] or a
@@ -15,6 +16,7 @@ pub mod config;
 pub mod cymru;
 mod lookup;
 pub mod output;
+pub mod rdap;
 pub mod table;
 mod view;
 
@@ -27,7 +29,9 @@ use tokio::time::Instant;
 
 pub use config::{AsnConfig, Zones};
 pub use lookup::{lookup_many, AsnLookup, DEFAULT_BUDGET};
-pub use output::{AddressAsn, Answers, AsnOutput, AutonomousSystem, Origin, Source, Status};
+pub use output::{
+    AddressAsn, Answers, AsnOutput, AutonomousSystem, NameSource, Origin, Source, Status,
+};
 pub use table::Table;
 
 /// The collector's name, also its report section's.
@@ -86,7 +90,13 @@ impl TypedCollector for AsnCollector {
             None
         };
         let resolver = Resolver::from_info(&dns.resolver);
-        let lookup = AsnLookup::from_config(Some(resolver), config, table);
+        let rdap = match &config.rdap_url {
+            Some(url) => Some(Arc::new(
+                rdap::RdapClient::new(url).map_err(Failure::failed)?,
+            )),
+            None => None,
+        };
+        let lookup = AsnLookup::from_config(Some(resolver), config, table).with_rdap(rdap);
         // Stop a little before the scheduler would, so that what was found
         // is reported rather than lost to a timeout.
         let margin = (ctx.remaining() / 10).min(Duration::from_millis(250));

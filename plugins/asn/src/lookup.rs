@@ -14,7 +14,8 @@ use tokio::time::Instant;
 
 use crate::config::{AsnConfig, Zones};
 use crate::cymru;
-use crate::output::{AddressAsn, Answers, AutonomousSystem, Origin, Source, Status};
+use crate::output::{AddressAsn, Answers, AutonomousSystem, NameSource, Origin, Source, Status};
+use crate::rdap::RdapClient;
 use crate::table::Table;
 
 /// How long [`lookup_many`] may take when the caller gives no deadline.
@@ -48,6 +49,7 @@ pub struct AsnLookup {
     table: Option<Arc<Table>>,
     local_ranges: Vec<SpecialRange>,
     concurrency: usize,
+    rdap: Option<Arc<RdapClient>>,
 }
 
 impl AsnLookup {
@@ -71,7 +73,15 @@ impl AsnLookup {
             table,
             local_ranges: config.local_ranges.clone(),
             concurrency: config.concurrency.clamp(1, crate::config::MAX_CONCURRENCY),
+            rdap: None,
         }
+    }
+
+    /// Asks `client` for the names of ASes that neither Cymru nor the table
+    /// names.
+    pub fn with_rdap(mut self, client: Option<Arc<RdapClient>>) -> Self {
+        self.rdap = client;
+        self
     }
 
     /// Looks up every address, never past `deadline`; answers come back in
@@ -207,7 +217,7 @@ impl AsnLookup {
                     out.registry = record.registry;
                     out.allocated = record.allocated;
                     out.name = record.name;
-                    out.source = Some(Source::Cymru);
+                    out.source = Some(NameSource::Cymru);
                 }
                 Ok(None) => problems.push(format!(
                     "{} has no AS name record",
@@ -226,7 +236,20 @@ impl AsnLookup {
                 });
                 if let Some(name) = from_table {
                     out.name = Some(name);
-                    out.source = Some(Source::Database);
+                    out.source = Some(NameSource::Database);
+                }
+            }
+        }
+        if out.name.is_none() {
+            if let Some(rdap) = &self.rdap {
+                match rdap.autnum(asn, deadline).await {
+                    Ok(record) => {
+                        out.country = out.country.or(record.country);
+                        out.allocated = out.allocated.or(record.allocated);
+                        out.name = record.name;
+                        out.source = Some(NameSource::Rdap);
+                    }
+                    Err(why) => problems.push(why),
                 }
             }
         }

@@ -26,6 +26,29 @@ impl Source {
     }
 }
 
+/// Where an AS name came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameSource {
+    /// Cymru's `AS<n>` TXT record.
+    Cymru,
+    /// The offline table.
+    Database,
+    /// An RDAP autnum object.
+    Rdap,
+}
+
+impl NameSource {
+    /// Lower-case name, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameSource::Cymru => "cymru",
+            NameSource::Database => "database",
+            NameSource::Rdap => "rdap",
+        }
+    }
+}
+
 /// How the lookup of one address ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -125,7 +148,7 @@ pub struct AutonomousSystem {
     pub allocated: Option<String>,
     /// Where the name came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<Source>,
+    pub source: Option<NameSource>,
     /// Why no name was found, when none was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,

@@ -125,11 +125,11 @@ impl Table {
         &self.path
     }
 
-    /// In words: `GeoLite2-ASN (MMDB, built 2025-12-01)` or `CSV, 3 prefixes`.
+    /// In words: `GeoLite2-ASN, MMDB built 2025-12-01` or `CSV, 3 prefixes`.
     pub fn describe(&self) -> String {
         match &self.kind {
             Kind::Mmdb(r) => format!(
-                "{} (MMDB, built {})",
+                "{}, MMDB built {}",
                 r.metadata().database_type,
                 sonde_core::date::utc_date(r.metadata().build_epoch)
             ),

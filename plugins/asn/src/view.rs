@@ -2,7 +2,7 @@
 
 use sonde_core::{Tone, View};
 
-use crate::output::{AsnOutput, Source, Status};
+use crate::output::{AsnOutput, NameSource, Source, Status};
 
 /// Describes an asn section for people.
 pub fn render(out: &AsnOutput) -> View {
@@ -70,8 +70,11 @@ pub fn render(out: &AsnOutput) -> View {
     for s in &out.systems {
         if let (None, Some(detail)) = (&s.name, &s.detail) {
             notes.push((format!("AS{} has no name: {detail}", s.asn), Tone::Dim));
-        } else if s.source == Some(Source::Database) {
-            notes.push((format!("AS{} named from the database", s.asn), Tone::Dim));
+        } else if let Some(source) = s.source.filter(|s| *s != NameSource::Cymru) {
+            notes.push((
+                format!("AS{} named from {}", s.asn, source.as_str()),
+                Tone::Dim,
+            ));
         }
     }
     for (text, tone) in notes {

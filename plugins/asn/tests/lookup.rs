@@ -2,96 +2,22 @@
 //! lab's Cymru records (the same data the lab's DNS server serves), and
 //! against the lab's offline tables. No namespace needed.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::rdata::TXT;
-use hickory_proto::rr::{Name, RData, Record};
-use sonde_asn::{AsnConfig, AsnLookup, Source, Status, Table};
+use sonde_asn::rdap::RdapClient;
+use sonde_asn::{AsnConfig, AsnLookup, NameSource, Source, Status, Table};
 use sonde_core::SpecialRange;
 use sonde_dns::Resolver;
+use sonde_lab::addr;
 use sonde_lab::zone::cymru::{self, AS_NAMES, LAB_CYMRU_ZONE, MALFORMED_ORIGIN_IP};
-use sonde_lab::zone::{RecordData, ZoneOptions};
-use sonde_lab::{addr, Zone};
-use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
-/// What the server does with every query.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Zone,
-    ServFail,
-}
+mod support;
 
-struct Server {
-    addr: SocketAddr,
-    queries: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn serve(mode: Mode) -> Server {
-    let zone = Zone::standard(ZoneOptions::default());
-    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind loopback");
-    let addr = socket.local_addr().expect("address");
-    let queries = Arc::new(AtomicUsize::new(0));
-    let counter = queries.clone();
-    let task = tokio::spawn(async move {
-        let mut buf = vec![0u8; 2048];
-        loop {
-            let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
-                return;
-            };
-            counter.fetch_add(1, Ordering::SeqCst);
-            if let Some(reply) = respond(&zone, &buf[..len], mode) {
-                let _ = socket.send_to(&reply, peer).await;
-            }
-        }
-    });
-    Server {
-        addr,
-        queries,
-        task,
-    }
-}
-
-fn respond(zone: &Zone, packet: &[u8], mode: Mode) -> Option<Vec<u8>> {
-    let request = Message::from_vec(packet).ok()?;
-    let query = request.queries.first()?.clone();
-    let qname = query.name().to_ascii();
-    let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
-    reply.metadata.recursion_desired = request.metadata.recursion_desired;
-    reply.add_query(query.clone());
-    if mode == Mode::ServFail {
-        reply.metadata.response_code = ResponseCode::ServFail;
-        return reply.to_vec().ok();
-    }
-    reply.metadata.authoritative = true;
-    let records = zone.records(&qname, query.query_type());
-    for r in &records {
-        let RecordData::Txt(strings) = &r.data else {
-            continue;
-        };
-        let name = Name::from_ascii(&r.name).ok()?;
-        reply.add_answer(Record::from_rdata(
-            name,
-            r.ttl,
-            RData::TXT(TXT::new(strings.clone())),
-        ));
-    }
-    if records.is_empty() && !zone.name_exists(&qname) {
-        reply.metadata.response_code = ResponseCode::NXDomain;
-    }
-    reply.to_vec().ok()
-}
+use support::{serve, serve_http, Mode, Server};
 
 fn lab_config() -> AsnConfig {
     let base = LAB_CYMRU_ZONE.trim_end_matches('.');
@@ -204,7 +130,7 @@ async fn every_origin_and_name_of_the_lab_from_cymru_records() {
             assert_eq!(s.country.as_deref(), Some(a.country));
             assert_eq!(s.registry.as_deref(), Some(a.registry));
             assert_eq!(s.allocated.as_deref(), Some(a.allocated));
-            assert_eq!(s.source, Some(Source::Cymru));
+            assert_eq!(s.source, Some(NameSource::Cymru));
         }
     }
     let nameless = answers.system(64502).expect("AS64502 is among the origins");
@@ -257,7 +183,7 @@ async fn a_failing_cymru_falls_back_to_the_lab_asn_database() {
     let mmdb = dir.join("asn.mmdb");
     sonde_lab::geo::write_asn_db(&mmdb).expect("writes the lab ASN database");
     let table = Arc::new(Table::open(&mmdb).expect("opens"));
-    assert_eq!(table.describe(), "GeoLite2-ASN (MMDB, built 2025-12-01)");
+    assert_eq!(table.describe(), "GeoLite2-ASN, MMDB built 2025-12-01");
     let lookup = AsnLookup::from_config(Some(resolver(&server)), &lab_config(), Some(table));
     let answers = lookup
         .lookup_many(&[addr::TARGET_V4.into(), addr::TARGET_V6.into()], soon())
@@ -318,4 +244,50 @@ async fn broken_tables_are_refused_with_the_file_named() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn rdap_names_what_cymru_does_not() {
+    let dns = serve(Mode::Zone).await;
+    let registrant = r#"{"objectClassName":"autnum","startAutnum":64502,"endAutnum":64502,"name":"SONDE-ANYCAST","country":"NL","entities":[{"roles":["registrant"],"vcardArray":["vcard",[["fn",{},"text","Sonde Lab Anycast B.V."]]]}],"events":[{"eventAction":"registration","eventDate":"2019-03-01T10:00:00Z"}]}"#;
+    let http = serve_http(vec![(
+        "/autnum/64502".to_string(),
+        200,
+        registrant.to_string(),
+    )])
+    .await;
+    let client = RdapClient::new(&format!("{}/autnum/{{asn}}", http.base)).expect("client");
+    let lookup = AsnLookup::from_config(Some(resolver(&dns)), &lab_config(), None)
+        .with_rdap(Some(Arc::new(client)));
+    let answers = lookup.lookup_many(&[addr::TARGET_V4.into()], soon()).await;
+    let s = answers.system(64502).expect("AS64502");
+    assert_eq!(
+        s.name.as_deref(),
+        Some("SONDE-ANYCAST - Sonde Lab Anycast B.V.")
+    );
+    assert_eq!(s.source, Some(NameSource::Rdap));
+    assert_eq!(s.country.as_deref(), Some("NL"));
+    assert_eq!(s.allocated.as_deref(), Some("2019-03-01"));
+    assert_eq!(s.detail, None);
+    let target = answers.address(addr::TARGET_V4.into()).expect("target");
+    assert_eq!(
+        target.origins[1].as_name.as_deref(),
+        Some("SONDE-ANYCAST - Sonde Lab Anycast B.V.")
+    );
+    // Only the AS Cymru could not name was asked.
+    assert_eq!(http.paths(), ["/autnum/64502"]);
+
+    // A registry that answers 404: the name stays missing, with both reasons.
+    let http = serve_http(vec![]).await;
+    let client = RdapClient::new(&format!("{}/autnum/{{asn}}", http.base)).expect("client");
+    let lookup = AsnLookup::from_config(Some(resolver(&dns)), &lab_config(), None)
+        .with_rdap(Some(Arc::new(client)));
+    let answers = lookup.lookup_many(&[addr::TARGET_V4.into()], soon()).await;
+    let s = answers.system(64502).expect("AS64502");
+    assert_eq!(s.name, None);
+    let detail = s.detail.as_deref().unwrap_or_default();
+    assert!(
+        detail.contains("has no AS name record") && detail.contains("answered HTTP 404 Not Found"),
+        "{detail}"
+    );
 }

@@ -490,3 +490,46 @@ async fn api_answers_without_a_database() {
         assert_eq!(auth, "Bearer lab-token");
     }
 }
+
+/// Mutated databases (a few bytes changed at random, deterministic seed)
+/// must open and look up without a panic: whatever comes back is `Found`,
+/// `NotFound` or `Error`, never a crash.
+#[test]
+fn mutated_databases_never_panic() {
+    let original = geo::city_db().expect("db");
+    let dir = Dir::new("mutated");
+    let path = dir.0.join("mutated.mmdb");
+    let mut seed: u64 = 0x05ee_d0f5_04de;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize
+    };
+    let (mut opened, mut errors) = (0, 0);
+    for _ in 0..500 {
+        let mut bytes = original.clone();
+        for _ in 0..1 + next() % 4 {
+            let at = next() % bytes.len();
+            bytes[at] = (next() & 0xff) as u8;
+        }
+        std::fs::write(&path, &bytes).expect("written");
+        let Ok(db) = sonde_geo::Database::open(&path) else {
+            continue;
+        };
+        opened += 1;
+        for ip in LAB_IPS {
+            if db.lookup(ip, "en").status == Status::Error {
+                errors += 1;
+            }
+        }
+    }
+    assert!(
+        opened > 100,
+        "most mutations keep the metadata readable: {opened}"
+    );
+    assert!(
+        errors > 0,
+        "some mutations reach the data section and are reported"
+    );
+}
