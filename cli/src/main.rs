@@ -52,7 +52,10 @@ fn run() -> u8 {
             return sonde::exit::INTERNAL;
         }
     };
-    match runtime.block_on(sonde::commands::dispatch(cli)) {
+    let result = runtime.block_on(sonde::commands::dispatch(cli));
+    // Plugin processes stopped at their deadline must be gone before sonde is.
+    sonde_plugin_host::finish_stopping();
+    match result {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => sonde::exit::OK,
         Err(e) => {

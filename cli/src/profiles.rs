@@ -68,6 +68,27 @@ pub fn resolved_toml(profile: &Profile) -> String {
         collectors.insert(name.clone(), t.into());
     }
     root.insert("collectors".into(), collectors.into());
+    if !profile.plugins.is_empty() {
+        let mut plugins = toml::Table::new();
+        for (name, decl) in &profile.plugins {
+            let mut t = toml::Table::new();
+            t.insert("path".into(), decl.path.display().to_string().into());
+            let isolation = match decl.isolation {
+                sonde_core::profile::Isolation::Process => "process",
+                sonde_core::profile::Isolation::None => "none",
+            };
+            t.insert("isolation".into(), isolation.into());
+            if let Some(kind) = decl.kind {
+                let kind = match kind {
+                    sonde_core::profile::PluginKind::Library => "library",
+                    sonde_core::profile::PluginKind::Executable => "executable",
+                };
+                t.insert("kind".into(), kind.into());
+            }
+            plugins.insert(name.clone(), t.into());
+        }
+        root.insert("plugins".into(), plugins.into());
+    }
     let chain: Vec<&str> = profile.chain.iter().map(|s| &**s).collect();
     format!(
         "# merged from: {}\n{}",

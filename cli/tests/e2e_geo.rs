@@ -349,7 +349,10 @@ fn an_ipinfo_style_api_on_a_lab_host() {
     let server = serve_ipinfo(listener, 2);
     let s = Scratch::new(
         "http",
-        &format!("http-url = \"http://{}:18080/{{ip}}/json\"", addr::TARGET_V4),
+        &format!(
+            "http-url = \"http://{}:18080/{{ip}}/json\"",
+            addr::TARGET_V4
+        ),
     );
     let o = sonde(&lab, &[], &[TARGET, "--json", "--profile", &s.profile()]);
     assert_eq!(

@@ -420,3 +420,49 @@ fn inspect_validates_without_running() {
         "sonde: plugin /bin/true: describe failed: its process exited without answering\n"
     );
 }
+
+#[test]
+fn a_plugin_that_ignores_sigterm_is_killed_at_its_deadline() {
+    let dir = scratch("stubborn");
+    let script = dir.join("stubborn.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nread -r call\ncase \"$call\" in\n*describe*) echo '{\"name\":\"stubborn\",\"version\":\"1\",\"summary\":\"ignores SIGTERM\",\"abi\":{\"major\":1,\"minor\":0}}' ;;\n*) trap '' TERM; while :; do :; done ;;\nesac\n",
+    )
+    .expect("script");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let profile = profile(
+        &dir,
+        "[plugins.stubborn]\npath = \"stubborn.sh\"\n\n[collectors.stubborn]\ntimeout = \"300ms\"\n",
+    );
+    let start = Instant::now();
+    let o = sonde(
+        &dir,
+        &[
+            "localhost",
+            "--profile",
+            profile.to_str().expect("utf-8"),
+            "--json",
+        ],
+        &[],
+    );
+    let r = report(&o);
+    assert_eq!(
+        r["collectors"]["stubborn"]["outcome"],
+        serde_json::json!({"status": "timed_out", "limit": "collector", "after_ms": 300})
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    // SIGTERM is ignored: SIGKILL follows after the grace period.
+    let gone = (0..40).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        running("/bin/sh", &script) == 0
+    });
+    assert!(gone, "the plugin process survived its deadline");
+}

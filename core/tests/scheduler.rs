@@ -468,3 +468,34 @@ async fn collectors_that_block_every_worker_do_not_hold_the_run() {
         );
     }
 }
+
+#[tokio::test]
+async fn crashes_reported_by_a_collector_and_warnings_reach_the_report() {
+    let dead = fake(spec("a"), |_| async {
+        Err(Failure::crashed(
+            "its process was killed by signal 11 (SIGSEGV)",
+        ))
+    });
+    let warned = fake(spec("b"), |_| async {
+        Ok(Section::json(serde_json::json!({"x": 1})).with_warnings(vec!["look".into()]))
+    });
+    let e = engine(
+        vec![instant(spec("dns")), dead, warned, instant(spec("c"))],
+        ALL_FOUR,
+    );
+    let report = e.collect(target(), opts()).await.unwrap();
+    assert_eq!(
+        report.collectors["a"].outcome,
+        Outcome::Crashed {
+            message: "its process was killed by signal 11 (SIGSEGV)".into()
+        }
+    );
+    assert_eq!(report.collectors["b"].warnings, ["look"]);
+    assert!(report.collectors["c"].warnings.is_empty());
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json["collectors"]["b"]["warnings"],
+        serde_json::json!(["look"])
+    );
+    assert!(json["collectors"]["c"].get("warnings").is_none());
+}

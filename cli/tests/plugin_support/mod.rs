@@ -100,14 +100,19 @@ pub fn compile_c(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
 
 /// Plugin child processes still running for a library path.
 pub fn children_of(library: &Path) -> usize {
-    let needle = library.display().to_string();
+    running("__plugin-child", library)
+}
+
+/// Processes whose command line holds both `a` and `path`.
+pub fn running(a: &str, path: &Path) -> usize {
+    let needle = path.display().to_string();
     std::fs::read_dir("/proc")
         .map(|entries| {
             entries
                 .flatten()
                 .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
                 .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-                .filter(|c| c.contains("__plugin-child") && c.contains(&needle))
+                .filter(|c| c.contains(a) && c.contains(&needle))
                 .count()
         })
         .unwrap_or(0)

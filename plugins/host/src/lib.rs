@@ -22,3 +22,4 @@ pub use collector::PluginCollector;
 pub use error::{CallError, LoadError};
 pub use library::MAX_ANSWER;
 pub use plugin::{ChildCommand, Plugin, DESCRIBE_TIMEOUT};
+pub use process::finish_stopping;

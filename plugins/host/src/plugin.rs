@@ -295,3 +295,39 @@ pub(crate) fn preview(text: &str) -> String {
     }
     format!("{p:?}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, String> {
+        parse_manifest(text, Path::new("/p/libx.so"), "libx.so").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn manifests_good_and_hostile() {
+        let ok = parse(r#"{"name":"x","version":"1","summary":"s","abi":{"major":1,"minor":0},"future_field":[1,2]}"#)
+            .expect("valid, unknown fields ignored");
+        assert_eq!(ok.timeout_ms, 10_000);
+        assert!(ok.needs.is_empty());
+        let cases = [
+            ("", "its description is not valid JSON"),
+            ("nul", "its description is not valid JSON"),
+            ("[]", "its manifest is not valid"),
+            (r#"{"error":"cannot start: no config"}"#, "plugin /p/libx.so: cannot start: no config"),
+            (r#"{"name":"x","version":"1","summary":"s"}"#, "missing field `abi`"),
+            (r#"{"name":"x","version":"1","summary":"s","abi":{"major":2,"minor":0}}"#,
+             "plugin `x` (/p/libx.so) is built for plugin ABI 2.0, but this sonde speaks ABI 1.0"),
+            (r#"{"abi":{"major":0,"minor":9}}"#, "plugin `libx.so` (/p/libx.so) is built for plugin ABI 0.9"),
+            (r#"{"name":"X y","version":"1","summary":"s","abi":{"major":1,"minor":0}}"#, "is not a collector name"),
+            (r#"{"name":"","version":"1","summary":"s","abi":{"major":1,"minor":0}}"#, "is not a collector name"),
+            (r#"{"name":"x","version":"1","summary":"s","abi":{"major":1,"minor":0},"timeout_ms":0}"#, "`timeout_ms` is zero"),
+            (r#"{"name":"x","version":"1","summary":"s","abi":{"major":1,"minor":0},"config_schema":{"type":"nope"}}"#, "`config_schema`: `type` \"nope\" is not a JSON type"),
+            (r#"{"name":"x","version":"1","summary":"s","abi":{"major":1,"minor":0},"timeout_ms":-5}"#, "its manifest is not valid"),
+        ];
+        for (text, want) in cases {
+            let got = parse(text).expect_err(text);
+            assert!(got.contains(want), "{text}: {got}");
+        }
+    }
+}

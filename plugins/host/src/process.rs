@@ -24,6 +24,35 @@ const GRACE: Duration = Duration::from_millis(200);
 /// How much of stderr is kept for messages.
 const MAX_STDERR: usize = 64 * 1024;
 
+/// Plugin processes started and not yet reaped, by pid.
+static LIVE: std::sync::Mutex<std::collections::BTreeSet<i32>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+fn live() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<i32>> {
+    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Stops every plugin process still running: SIGTERM, then SIGKILL after
+/// the grace. Call it before sonde exits: a node that timed out may not
+/// have been dropped yet (the scheduler abandons its runtime), and a plugin
+/// that ignores SIGTERM must not outlive sonde. An unreaped child's pid
+/// cannot be reused, so every pid here is still ours.
+pub fn finish_stopping() {
+    let pids: Vec<i32> = live().iter().copied().collect();
+    if pids.is_empty() {
+        return;
+    }
+    for &pid in &pids {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    }
+    std::thread::sleep(GRACE);
+    for &pid in &pids {
+        if live().contains(&pid) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
 /// Owns a child until it has exited; dropping it early stops the child
 /// (SIGTERM, then SIGKILL after the grace) and reaps it.
 struct Reaper(Option<Child>);
@@ -52,10 +81,19 @@ impl Drop for Reaper {
             .spawn(move || {
                 let start = std::time::Instant::now();
                 let mut killed = false;
+                let pid = child.id().and_then(|p| i32::try_from(p).ok());
+                if let Some(pid) = pid {
+                    live().insert(pid);
+                }
                 loop {
                     match child.try_wait() {
                         Ok(None) => {}
-                        _ => return,
+                        _ => {
+                            if let Some(pid) = pid {
+                                live().remove(&pid);
+                            }
+                            return;
+                        }
                     }
                     if !killed && start.elapsed() >= GRACE {
                         let _ = child.start_kill();
@@ -145,6 +183,9 @@ pub(crate) async fn exchange(
         return Err(CallError::Failed("internal error: no child".into()));
     };
     let pid = child.id().and_then(|p| i32::try_from(p).ok());
+    if let Some(pid) = pid {
+        live().insert(pid);
+    }
     let (Some(mut stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
@@ -172,6 +213,9 @@ pub(crate) async fn exchange(
         let status =
             status.map_err(|e| CallError::Failed(format!("cannot wait for {program}: {e}")))?;
         reaper.0 = None;
+        if let Some(pid) = pid {
+            live().remove(&pid);
+        }
         let out = out.map_err(|_| {
             CallError::Failed(format!(
                 "its answer is larger than the {} MiB sonde accepts; the process was stopped",

@@ -216,3 +216,138 @@ where
     response.warnings = warnings;
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{AbiVersion, Target};
+
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default, deny_unknown_fields)]
+    struct Config {
+        mode: String,
+    }
+
+    fn collect(input: &Input<Config>) -> Result<serde_json::Value, Failure> {
+        input.warn("looked");
+        match input.config.mode.as_str() {
+            "panic" => panic!("boom"),
+            "skip" => Err(Failure::skipped("nothing to do")),
+            "partial" => Err(Failure::partial("half", &serde_json::json!({"half": true}))),
+            "fail" => Err(Failure::failed("no")),
+            _ => {
+                Ok(serde_json::json!({"host": input.target.host, "dns": input.section_json("dns")}))
+            }
+        }
+    }
+
+    fn request(config: serde_json::Value) -> String {
+        let r = Request {
+            abi: AbiVersion::CURRENT,
+            target: Target {
+                input: "example.com".into(),
+                host: "example.com".into(),
+                kind: "name".into(),
+                scheme: None,
+                port: None,
+            },
+            config: config.as_object().cloned().unwrap_or_default(),
+            inputs: serde_json::json!({"dns": {"addresses": []}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            deadline_ms: 1000,
+        };
+        serde_json::to_string(&r).unwrap_or_default()
+    }
+
+    fn call(config: serde_json::Value) -> Response {
+        answer(
+            &request(config),
+            collect,
+            None::<fn(&serde_json::Value) -> View>,
+        )
+    }
+
+    #[test]
+    fn every_ending_becomes_a_response() {
+        let ok = call(serde_json::json!({}));
+        assert_eq!(ok.status, Status::Ok);
+        assert_eq!(
+            ok.section,
+            Some(serde_json::json!({"host": "example.com", "dns": {"addresses": []}}))
+        );
+        assert_eq!(ok.warnings, ["looked"]);
+        let panicked = call(serde_json::json!({"mode": "panic"}));
+        assert_eq!(panicked.status, Status::Crashed);
+        let error = panicked.error.unwrap_or_default();
+        assert!(
+            error.starts_with("panicked at plugins/sdk/src/ffi.rs:") && error.ends_with(": boom"),
+            "{error}"
+        );
+        assert_eq!(panicked.warnings, ["looked"]);
+        let skipped = call(serde_json::json!({"mode": "skip"}));
+        assert_eq!(
+            (skipped.status, skipped.reason.as_deref()),
+            (Status::Skipped, Some("nothing to do"))
+        );
+        let partial = call(serde_json::json!({"mode": "partial"}));
+        assert_eq!(partial.status, Status::Failed);
+        assert_eq!(partial.section, Some(serde_json::json!({"half": true})));
+        let failed = call(serde_json::json!({"mode": "fail"}));
+        assert_eq!(
+            (failed.status, failed.error.as_deref()),
+            (Status::Failed, Some("no"))
+        );
+        let bad = call(serde_json::json!({"mood": 1}));
+        assert!(bad
+            .error
+            .unwrap_or_default()
+            .starts_with("invalid settings: unknown field `mood`"));
+        for garbage in ["", "{", "[1]", "{\"abi\":{}}"] {
+            let r = answer(garbage, collect, None::<fn(&serde_json::Value) -> View>);
+            assert_eq!(r.status, Status::Failed, "{garbage}");
+            assert!(r
+                .error
+                .unwrap_or_default()
+                .starts_with("the request is not valid"));
+        }
+    }
+
+    #[test]
+    fn the_c_glue_round_trips_and_frees() {
+        let text = CString::new(request(serde_json::json!({}))).unwrap_or_default();
+        #[allow(unsafe_code)]
+        // SAFETY: a live NUL-terminated request; the answer is freed once.
+        let answer = unsafe {
+            let out = run(
+                text.as_ptr(),
+                collect,
+                None::<fn(&serde_json::Value) -> View>,
+            );
+            let copied = CStr::from_ptr(out).to_string_lossy().into_owned();
+            free_text(out);
+            copied
+        };
+        let r: Response = serde_json::from_str(&answer).unwrap_or_else(|_| Response::failed("x"));
+        assert_eq!(r.status, Status::Ok);
+        #[allow(unsafe_code)]
+        // SAFETY: null is allowed by the contract.
+        let null = unsafe {
+            run(
+                std::ptr::null(),
+                collect,
+                None::<fn(&serde_json::Value) -> View>,
+            )
+        };
+        #[allow(unsafe_code)]
+        // SAFETY: as above.
+        let text = unsafe { CStr::from_ptr(null).to_string_lossy().into_owned() };
+        assert!(text.contains("the host passed no request"));
+        #[allow(unsafe_code)]
+        // SAFETY: returned by `run`, freed once.
+        unsafe {
+            free_text(null)
+        };
+    }
+}
