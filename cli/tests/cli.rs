@@ -204,7 +204,7 @@ fn profiles_commands() {
             )
     );
     let o = sonde(&["profiles", "validate", "default"]);
-    assert_eq!(stdout(&o), "default: valid (1 collectors: dns)\n");
+    assert_eq!(stdout(&o), "default: valid (2 collectors: dns, whois)\n");
 }
 
 #[test]
@@ -239,5 +239,5 @@ fn collectors_list_names_every_builtin() {
         .skip(1)
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(names, ["dns"]);
+    assert_eq!(names, ["dns", "whois"]);
 }
