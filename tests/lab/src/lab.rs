@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::pki::Pki;
 use crate::server::ServerHandle;
 use crate::topology::{Role, Topology};
 use crate::zone::{Zone, ZoneOptions};
-use crate::{dns, netns, LabError};
+use crate::{dns, netns, registry, LabError};
 
 /// Counts the labs this process has built, to give each a unique namespace prefix.
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -75,6 +76,9 @@ impl LabBuilder {
             namespaces,
             servers: Vec::new(),
             build_time: Duration::ZERO,
+            pki: Pki::new().map_err(|e| {
+                LabError::io("cannot make the lab's CA", io::Error::other(e.to_string()))
+            })?,
         };
         lab.build()?;
         lab.build_time = started.elapsed();
@@ -94,6 +98,7 @@ pub struct Lab {
     namespaces: BTreeMap<Role, String>,
     servers: Vec<ServerHandle>,
     build_time: Duration,
+    pki: Pki,
 }
 
 impl Lab {
@@ -120,6 +125,20 @@ impl Lab {
         let dns_addrs = self.addresses(Role::Dns);
         let server = dns::server::start(self.namespace(Role::Dns), self.zone.clone(), dns_addrs)?;
         self.servers.push(server);
+        self.start_registries()
+    }
+
+    /// The WHOIS and RDAP servers, on addresses of their own on the `dns` host's link.
+    fn start_registries(&mut self) -> Result<(), LabError> {
+        let link = self.topology.links_of(Role::Dns).next().ok_or_else(|| {
+            LabError::io("the lab has no dns link", io::ErrorKind::NotFound.into())
+        })?;
+        let peer = link.peer_of(Role::Dns).map(|p| p.role).unwrap_or(Role::R3);
+        let script =
+            registry::address_script(&interface_to(peer), link.v4_prefix_len, link.v6_prefix_len);
+        netns::ip_batch(Some(self.namespace(Role::Dns)), &script)?;
+        let servers = registry::start(self.namespace(Role::Dns), &self.pki)?;
+        self.servers.extend(servers);
         Ok(())
     }
 
@@ -300,6 +319,12 @@ impl Lab {
     /// The DNS server's IPv4 address (the first `nameserver` of the lab's resolv.conf).
     pub fn dns_server(&self) -> IpAddr {
         self.address(Role::Dns)
+    }
+
+    /// The lab CA's certificate (PEM): trust it to reach the lab's HTTPS servers
+    /// ([`registry::RDAP`]). A new CA is made for every lab.
+    pub fn ca_pem(&self) -> String {
+        self.pki.ca_pem()
     }
 
     /// How long [`LabBuilder::start`] took.

@@ -17,6 +17,9 @@
 //! - [`Lab`]: builds a topology in namespaces, runs the servers, tears it all down on drop.
 //! - [`dns`]: the authoritative server, and a small client to query it in tests.
 //! - [`netns`]: entering namespaces, cleaning up after crashed runs.
+//! - [`registry`]: WHOIS and RDAP servers (IANA-like, registry, registrar, RIR, LIR, hostile
+//!   ones) and the data they serve; [`pki`]: the lab's CA, whose certificate
+//!   [`Lab::ca_pem`] gives.
 //!
 //! Traffic never leaves the lab: addresses come from documentation ranges, nothing in the root
 //! namespace is touched, and every lab namespace has a resolv.conf naming the lab's DNS server.
@@ -25,6 +28,8 @@ pub mod dns;
 mod error;
 mod lab;
 pub mod netns;
+pub mod pki;
+pub mod registry;
 mod server;
 pub mod topology;
 pub mod zone;

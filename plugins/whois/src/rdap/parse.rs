@@ -264,7 +264,10 @@ pub fn record(object: &RdapObject, kind: QueryKind) -> Record {
         handle: object.handle.clone(),
         name: object.name.clone(),
         registrar: registrar.and_then(|r| r.name.clone().or_else(|| r.org.clone())),
-        registrant: registrant.and_then(|r| r.org.clone().or_else(|| r.name.clone())),
+        registrant: match kind {
+            QueryKind::Domain => registrant.and_then(|r| r.org.clone().or_else(|| r.name.clone())),
+            _ => None,
+        },
         org: match kind {
             QueryKind::Domain => None,
             _ => holder.and_then(|h| h.org.clone().or_else(|| h.name.clone())),

@@ -137,14 +137,17 @@ pub async fn lookup(
         }
         visited.push((host.clone(), port));
         let line = query_line(&host, query);
-        let hop_deadline = deadline.min(Instant::now() + limits.hop_timeout);
-        let limit_words = if hop_deadline < Instant::now() + limits.hop_timeout {
-            "before the collector's deadline".to_string()
-        } else {
-            format!(
-                "within {}",
-                sonde_core::duration::format(limits.hop_timeout)
+        let own = Instant::now() + limits.hop_timeout;
+        let (hop_deadline, limit_words) = if own <= deadline {
+            (
+                own,
+                format!(
+                    "within {}",
+                    sonde_core::duration::format(limits.hop_timeout)
+                ),
             )
+        } else {
+            (deadline, "before the collector's deadline".to_string())
         };
         let answer = conn::ask(
             &host,

@@ -207,6 +207,10 @@ impl Zone {
                 add(name, RecordData::Aaaa(v6));
             }
         }
+        for host in crate::registry::HOSTS {
+            add(host.name, RecordData::A(host.v4));
+            add(host.name, RecordData::Aaaa(host.v6));
+        }
         add(TARGET_NAME, mx());
         add(TARGET_NAME, RecordData::Txt(vec![TARGET_TXT.into()]));
         add(TARGET_NAME, caa());
