@@ -27,7 +27,7 @@ impl Scratch {
     }
 
     /// A profile extending the default one, pointing whois at the lab; `settings` (key and
-    /// TOML value) replace or add to the lab's.
+    /// TOML value) replace or add to the lab's; an empty value removes the key.
     fn profile(&self, name: &str, settings: &[(&str, &str)]) -> String {
         let q = |v: String| format!("\"{v}\"");
         let mut table: Vec<(String, String)> = vec![
@@ -46,7 +46,9 @@ impl Scratch {
         ];
         for (key, value) in settings {
             table.retain(|(k, _)| k != key);
-            table.push((key.to_string(), value.to_string()));
+            if !value.is_empty() {
+                table.push((key.to_string(), value.to_string()));
+            }
         }
         let mut text = format!("name = \"{name}\"\nextends = \"default\"\n\n[collectors.whois]\n");
         for (k, v) in table {
@@ -516,5 +518,77 @@ fn hostile_rdap_servers_give_clear_errors_and_addresses_still_answer() {
                 && w.contains("HTTP 429")
                 && w.ends_with("; answered by whois")),
         "{warnings:?}"
+    );
+}
+
+#[test]
+fn default_settings_ask_the_lab_never_the_internet() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let scratch = Scratch::new(&lab, "defaults");
+    // The default profile as it ships: whois.iana.org (which the lab's DNS answers) and
+    // IANA's bootstrap URL (which it does not). HOME is a scratch folder: no cache is left.
+    let o = lab
+        .command(Role::Client, env!("CARGO_BIN_EXE_sonde"))
+        .args([bare(zone::TARGET_NAME), "--json"])
+        .env("HOME", &scratch.dir)
+        .env_remove("XDG_CACHE_HOME")
+        .output()
+        .expect("sonde runs");
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", report["errors"]);
+    let domain = lookup(&report, registry::DOMAIN);
+    assert_eq!(domain["answered_by"], "whois");
+    assert_eq!(domain["whois"]["hops"][0]["server"], "whois.iana.org");
+    assert_eq!(domain["whois"]["hops"][0]["address"], "203.0.113.50:43");
+    assert_eq!(domain["record"]["registrant"], registry::REGISTRANT);
+    assert_eq!(
+        domain["rdap"]["error"],
+        "the IANA bootstrap registry names no RDAP server for sonde.test"
+    );
+    let boot = &report["sections"]["whois"]["bootstrap"][0];
+    assert_eq!(boot["source"], "snapshot");
+    let note = boot["note"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("refresh failed: https://data.iana.org/rdap/dns.json: ")
+            && note.ends_with(
+                ": cannot connect: cannot resolve data.iana.org: NXDOMAIN from 203.0.113.53:53"
+            ),
+        "{note}"
+    );
+    // The snapshot names APNIC for 203.0.0.0/8; its name does not resolve in the lab, so
+    // WHOIS answers.
+    let target = lookup(&report, &addr::TARGET_V4.to_string());
+    let rdap_error = target["rdap"]["error"].as_str().unwrap_or_default();
+    assert!(
+        rdap_error.starts_with("https://rdap.apnic.net/ip/203.0.113.10: cannot connect: cannot resolve rdap.apnic.net: REFUSED"),
+        "{rdap_error}"
+    );
+    assert_network(&target["record"], &TARGET_NET);
+    assert!(!scratch.dir.join(".cache").exists());
+}
+
+#[test]
+fn rdap_servers_are_verified_the_lab_ca_is_trusted_only_when_given() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let scratch = Scratch::new(&lab, "no-ca");
+    let profile = scratch.profile("no-ca", &[("ca-file", ""), ("order", "[\"rdap\"]")]);
+    let o = sonde(
+        &lab,
+        &[bare(zone::TARGET_NAME), "--profile", &profile, "--json"],
+    );
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", report["errors"]);
+    let boot = &report["sections"]["whois"]["bootstrap"][0];
+    assert_eq!(boot["source"], "snapshot");
+    let note = boot["note"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("refresh failed: https://rdap.sonde.test/bootstrap/dns.json: cannot connect: invalid peer certificate: UnknownIssuer"),
+        "{note}"
+    );
+    assert!(
+        !scratch.dir.join("cache-no-ca").exists(),
+        "nothing cached from an untrusted server"
     );
 }

@@ -137,7 +137,7 @@ impl Http {
                 .header(reqwest::header::ACCEPT, accept)
                 .send()
                 .await
-                .map_err(|e| transport(chain(&e)))?;
+                .map_err(|e| transport(describe(&e)))?;
             let status = response.status().as_u16();
             if !response.status().is_success() {
                 let retry_after = response
@@ -160,7 +160,11 @@ impl Http {
                 )));
             }
             let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| transport(chain(&e)))? {
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| transport(describe(&e)))?
+            {
                 body.extend_from_slice(&chunk);
                 if body.len() > max_bytes {
                     return Err(transport(format!(
@@ -175,6 +179,27 @@ impl Http {
             Err(_) => Err(transport(format!("no complete answer {limit}"))),
         }
     }
+}
+
+/// A reqwest error in a few words: what failed, and the innermost cause (the resolver's
+/// answer, the certificate problem), without reqwest's layers repeating the URL.
+fn describe(err: &reqwest::Error) -> String {
+    let what = if err.is_connect() {
+        "cannot connect"
+    } else if err.is_timeout() {
+        "timed out"
+    } else if err.is_redirect() {
+        "bad redirect"
+    } else if err.is_body() || err.is_decode() {
+        "body could not be read"
+    } else {
+        "request failed"
+    };
+    let mut innermost: &dyn std::error::Error = err;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    format!("{what}: {innermost}")
 }
 
 /// An error and its sources in one line, without repeats.

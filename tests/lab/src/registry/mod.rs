@@ -103,6 +103,13 @@ pub const RDAP: Host = host("rdap.sonde.test.", 60);
 /// The registrar's RDAP server (same server, own name and address).
 pub const RDAP_REGISTRAR: Host = host("rdap.registrar.sonde.test.", 61);
 
+/// The lab's DNS is also authoritative for this zone, so that whois's default first server
+/// ([`IANA_WHOIS_NAME`]) is the lab's IANA-like server: a run with the default profile asks the
+/// lab, never the internet.
+pub const IANA_ORIGIN: &str = "iana.org.";
+/// IANA's real WHOIS name, answered in the lab with [`IANA`]'s addresses.
+pub const IANA_WHOIS_NAME: &str = "whois.iana.org.";
+
 /// Every registry host.
 pub const HOSTS: [Host; 11] = [
     IANA,
