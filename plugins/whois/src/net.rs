@@ -77,6 +77,8 @@ fn full(bits: u8) -> u128 {
 fn mask(bits: u8, len: u8) -> u128 {
     if len == 0 {
         0
+    } else if len >= bits {
+        full(bits)
     } else {
         full(bits) & !(full(bits) >> len)
     }
@@ -181,6 +183,9 @@ mod tests {
             ip("255.255.255.255")
         );
         assert_eq!(Cidr::parse("10.0.0.1").unwrap().len, 32);
+        let host = Cidr::parse("2001:db8::1/128").unwrap();
+        assert!(host.contains(ip("2001:db8::1")) && !host.contains(ip("2001:db8::2")));
+        assert_eq!(host.range(), (ip("2001:db8::1"), ip("2001:db8::1")));
         for bad in ["203.0.113.1/24", "1.2.3.4/33", "x/8", "::/129", ""] {
             assert_eq!(Cidr::parse(bad), None, "{bad}");
         }
