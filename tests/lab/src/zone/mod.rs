@@ -212,8 +212,14 @@ impl Zone {
             add(host.name, RecordData::A(host.v4));
             add(host.name, RecordData::Aaaa(host.v6));
         }
-        add(crate::registry::IANA_WHOIS_NAME, RecordData::A(crate::registry::IANA.v4));
-        add(crate::registry::IANA_WHOIS_NAME, RecordData::Aaaa(crate::registry::IANA.v6));
+        add(
+            crate::registry::IANA_WHOIS_NAME,
+            RecordData::A(crate::registry::IANA.v4),
+        );
+        add(
+            crate::registry::IANA_WHOIS_NAME,
+            RecordData::Aaaa(crate::registry::IANA.v6),
+        );
         add(TARGET_NAME, mx());
         add(TARGET_NAME, RecordData::Txt(vec![TARGET_TXT.into()]));
         add(TARGET_NAME, caa());
