@@ -18,6 +18,7 @@ use sonde_dns as _;
 use sonde_geo as _;
 use sonde_ports as _;
 use sonde_tls as _;
+use sonde_whois as _;
 
 /// Documented exit codes (see `sonde --help`).
 pub mod exit {

@@ -210,7 +210,10 @@ fn profiles_commands() {
             )
     );
     let o = sonde(&["profiles", "validate", "default"]);
-    assert_eq!(stdout(&o), "default: valid (3 collectors: dns, asn, geo)\n");
+    assert_eq!(
+        stdout(&o),
+        "default: valid (4 collectors: dns, asn, geo, whois)\n"
+    );
 }
 
 #[test]
@@ -246,5 +249,5 @@ fn collectors_list_names_every_builtin() {
         .skip(1)
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(names, ["asn", "dns", "geo", "ports", "tls"]);
+    assert_eq!(names, ["asn", "dns", "geo", "ports", "tls", "whois"]);
 }

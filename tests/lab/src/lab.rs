@@ -13,7 +13,7 @@ use crate::pki::Pki;
 use crate::server::ServerHandle;
 use crate::topology::{Role, Topology};
 use crate::zone::{Zone, ZoneOptions};
-use crate::{dns, netns, ports, LabError};
+use crate::{dns, netns, ports, registry, LabError};
 
 /// Counts the labs this process has built, to give each a unique namespace prefix.
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -129,6 +129,20 @@ impl Lab {
         let (server, firewall) = ports::start(self.namespace(Role::Target), target, &self.pki)?;
         self.servers.push(server);
         self.firewall = firewall;
+        self.start_registries()
+    }
+
+    /// The WHOIS and RDAP servers, on addresses of their own on the `dns` host's link.
+    fn start_registries(&mut self) -> Result<(), LabError> {
+        let link = self.topology.links_of(Role::Dns).next().ok_or_else(|| {
+            LabError::io("the lab has no dns link", io::ErrorKind::NotFound.into())
+        })?;
+        let peer = link.peer_of(Role::Dns).map(|p| p.role).unwrap_or(Role::R3);
+        let script =
+            registry::address_script(&interface_to(peer), link.v4_prefix_len, link.v6_prefix_len);
+        netns::ip_batch(Some(self.namespace(Role::Dns)), &script)?;
+        let servers = registry::start(self.namespace(Role::Dns), &self.pki)?;
+        self.servers.extend(servers);
         Ok(())
     }
 
@@ -319,6 +333,12 @@ impl Lab {
     /// The DNS server's IPv4 address (the first `nameserver` of the lab's resolv.conf).
     pub fn dns_server(&self) -> IpAddr {
         self.address(Role::Dns)
+    }
+
+    /// The lab CA's certificate (PEM): trust it to reach the lab's HTTPS servers
+    /// ([`registry::RDAP`]). A new CA is made for every lab.
+    pub fn ca_pem(&self) -> String {
+        self.pki.ca_pem().to_string()
     }
 
     /// How long [`LabBuilder::start`] took.

@@ -19,7 +19,10 @@
 //! - [`dns`]: the authoritative server, and a small client to query it in tests.
 //! - [`netns`]: entering namespaces, cleaning up after crashed runs.
 //! - [`ports`]: the target's services for port scans and TLS (open, closed, filtered ports).
-//! - [`pki`]: the certificates the TLS servers present, made at each start.
+//! - [`pki`]: the lab's CAs and the certificates its TLS servers present, made at each start;
+//!   clients trust the root through [`Lab::ca_pem`].
+//! - [`registry`]: WHOIS and RDAP servers (IANA-like, registry, registrar, RIR, LIR, hostile
+//!   ones) and the data they serve.
 //!
 //! Traffic never leaves the lab: addresses come from documentation ranges, nothing in the root
 //! namespace is touched, and every lab namespace has a resolv.conf naming the lab's DNS server.
@@ -31,6 +34,7 @@ mod lab;
 pub mod netns;
 pub mod pki;
 pub mod ports;
+pub mod registry;
 mod server;
 pub mod topology;
 pub mod zone;

@@ -35,6 +35,8 @@ pub const LEAF_DAYS: i64 = 91;
 pub const EXPIRED_DAYS_AGO: i64 = 30;
 /// Serial numbers: root, intermediate, leaf, expired, wrong name, self-signed.
 pub const SERIALS: [u64; 6] = [0x01, 0x02, 0x1001, 0x1002, 0x1003, 0x1004];
+/// Serial number of the registry servers' (RDAP) leaf.
+pub const REGISTRY_SERIAL: u64 = 0x2001;
 /// What the good TLS server staples as its OCSP response (opaque bytes to a client).
 pub const OCSP_STAPLE: &[u8] = b"sonde-lab stapled OCSP response";
 
@@ -89,6 +91,8 @@ pub struct Pki {
     pub wrong_name: Identity,
     /// A self-signed certificate for the target's names.
     pub self_signed: Identity,
+    /// The leaf of the registry servers (RDAP over HTTPS), for their names.
+    pub registry: Identity,
 }
 
 fn err(what: &str, e: rcgen::Error) -> LabError {
@@ -290,6 +294,19 @@ impl Pki {
             "wrong-name",
         )?;
 
+        let registry_names = crate::registry::rdap::names();
+        let registry = leaf(
+            Spec {
+                cn: registry_names[0],
+                serial: REGISTRY_SERIAL,
+                names: &registry_names,
+                ips: &[],
+                from: valid_from,
+                until: valid_until,
+            },
+            "registry",
+        )?;
+
         let self_spec = Spec {
             cn: LEAF_NAMES[0],
             serial: SERIALS[5],
@@ -322,6 +339,13 @@ impl Pki {
                 chain: vec![self_lab],
                 key_pkcs8: self_key.serialize_der(),
             },
+            registry,
         })
+    }
+
+    /// The root CA's certificate, PEM encoded: what a client trusts
+    /// (`ca-file` in a profile).
+    pub fn ca_pem(&self) -> &str {
+        &self.root.pem
     }
 }

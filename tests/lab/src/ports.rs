@@ -163,7 +163,7 @@ fn firewall(ns: &str) -> Result<(), String> {
 }
 
 /// A server config sending `id`'s chain as it is.
-fn tls_config(
+pub(crate) fn tls_config(
     id: &Identity,
     only: Option<&'static rustls::SupportedProtocolVersion>,
     staple: bool,

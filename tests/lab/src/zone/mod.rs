@@ -145,6 +145,7 @@ impl Zone {
     pub fn for_topology(topology: &Topology, options: ZoneOptions) -> Self {
         let origins: Vec<String> = [
             ORIGIN,
+            crate::registry::IANA_ORIGIN,
             "100.51.198.in-addr.arpa.",
             "113.0.203.in-addr.arpa.",
             "8.b.d.0.1.0.0.2.ip6.arpa.",
@@ -209,6 +210,18 @@ impl Zone {
                 add(name, RecordData::Aaaa(v6));
             }
         }
+        for host in crate::registry::HOSTS {
+            add(host.name, RecordData::A(host.v4));
+            add(host.name, RecordData::Aaaa(host.v6));
+        }
+        add(
+            crate::registry::IANA_WHOIS_NAME,
+            RecordData::A(crate::registry::IANA.v4),
+        );
+        add(
+            crate::registry::IANA_WHOIS_NAME,
+            RecordData::Aaaa(crate::registry::IANA.v6),
+        );
         add(TARGET_NAME, mx());
         add(TARGET_NAME, RecordData::Txt(vec![TARGET_TXT.into()]));
         add(TARGET_NAME, caa());

@@ -1,0 +1,131 @@
+//! What the collector does for one target: the registrable domain and the first addresses,
+//! all at once, each by RDAP and/or WHOIS as the profile says.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use sonde_core::{Context, Failure};
+use sonde_dns::{DnsOutput, Resolver};
+use tokio::time::Instant;
+
+use crate::config::WhoisConfig;
+use crate::output::{Lookup, Protocol, WhoisOutput};
+use crate::query::{registrable_domain, special_address, special_name, Query};
+use crate::registries::Registries;
+
+/// Time kept back before the collector's deadline to hand in what was found.
+const MARGIN: Duration = Duration::from_millis(200);
+
+pub(crate) async fn run(config: &WhoisConfig, ctx: &Context) -> Result<WhoisOutput, Failure> {
+    let started = Instant::now();
+    let dns = ctx
+        .section::<DnsOutput>("dns")
+        .ok_or_else(|| Failure::skipped("no dns section to read the addresses from"))?;
+    let mut out = WhoisOutput {
+        name: ctx.target().name().map(String::from),
+        lookups: Vec::new(),
+        bootstrap: Vec::new(),
+        warnings: Vec::new(),
+        elapsed_ms: 0,
+    };
+    let mut queries = Vec::new();
+    let mut unasked = Vec::new();
+    if let (true, Some(name)) = (config.domain, ctx.target().name()) {
+        match special_name(name)
+            .map_or_else(|| registrable_domain(name).map_err(|e| e.to_string()), Err)
+        {
+            Ok(domain) => queries.push(Query::Domain(domain)),
+            Err(why) => unasked.push(why),
+        }
+    }
+    let mut addresses = Vec::new();
+    for ip in dns.addresses() {
+        match special_address(ip) {
+            Some(why) => unasked.push(why),
+            None if !addresses.contains(&ip) => addresses.push(ip),
+            None => {}
+        }
+    }
+    queries.extend(addresses.into_iter().take(config.addresses).map(Query::Ip));
+    if queries.is_empty() {
+        let why = if unasked.is_empty() {
+            "no address".to_string()
+        } else {
+            format!("{}; no registry holds them", unasked.join(", "))
+        };
+        return Err(Failure::skipped(format!("nothing to look up: {why}")));
+    }
+    out.warnings.extend(
+        unasked
+            .into_iter()
+            .map(|w| format!("not looked up: {w}; no registry holds it")),
+    );
+
+    let remaining = ctx.remaining();
+    let deadline = Instant::now() + remaining.saturating_sub(MARGIN.min(remaining / 4));
+    let registries = Registries::new(config.clone(), Resolver::from_info(&dns.resolver), deadline);
+    let work = join_all(queries.iter().map(|q| registries.lookup(q)));
+    out.lookups = tokio::select! {
+        lookups = work => lookups,
+        () = ctx.cancelled() => return Err(Failure::failed("cancelled")),
+    };
+    out.bootstrap = registries.bootstrap_used();
+    for used in &out.bootstrap {
+        if let Some(note) = &used.note {
+            out.warnings.push(format!(
+                "RDAP bootstrap {}.json from the {}: {note}",
+                used.registry,
+                match used.source {
+                    crate::output::BootstrapSource::Fetched => "bootstrap URL",
+                    crate::output::BootstrapSource::Cache => "cache",
+                    crate::output::BootstrapSource::Snapshot => "built-in snapshot",
+                }
+            ));
+        }
+    }
+    for lookup in &out.lookups {
+        out.warnings.extend(warnings(lookup));
+    }
+    out.elapsed_ms = started.elapsed().as_millis() as u64;
+    let failures: Vec<String> = out.lookups.iter().filter_map(Lookup::failure).collect();
+    if failures.is_empty() {
+        Ok(out)
+    } else {
+        Err(Failure::partial(failures.join("; "), out))
+    }
+}
+
+/// What went wrong on the way to an answer that was found anyway.
+fn warnings(lookup: &Lookup) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(by) = lookup.answered_by else {
+        return out;
+    };
+    if let Some(rdap) = &lookup.rdap {
+        if let (Some(e), true) = (&rdap.error, by != Protocol::Rdap) {
+            out.push(format!(
+                "{}: rdap failed ({e}); answered by {by}",
+                lookup.query
+            ));
+        }
+        if let Some(e) = &rdap.registrar_error {
+            out.push(format!("{}: registrar's RDAP record: {e}", lookup.query));
+        }
+    }
+    if let Some(whois) = &lookup.whois {
+        if let Some(e) = &whois.error {
+            if whois.record.is_some() {
+                out.push(format!(
+                    "{}: whois: {e}; fields are from the servers that answered",
+                    lookup.query
+                ));
+            } else if by != Protocol::Whois {
+                out.push(format!(
+                    "{}: whois failed ({e}); answered by {by}",
+                    lookup.query
+                ));
+            }
+        }
+    }
+    out
+}
