@@ -12,6 +12,7 @@ pub mod render;
 // Built-in collectors register themselves with `inventory`; naming each
 // crate here makes sure it is linked in.
 use sonde_dns as _;
+use sonde_ping as _;
 
 /// Documented exit codes (see `sonde --help`).
 pub mod exit {

@@ -32,7 +32,7 @@ fn offline_profile(tag: &str) -> String {
     std::fs::write(
         &profile,
         format!(
-            "name = \"offline\"\ndescription = \"answers from a fixed hosts file\"\nextends = \"default\"\n\n[collectors.dns]\nhosts-file = \"{}\"\nnameservers = [\"127.0.0.1:9\"]\n",
+            "name = \"offline\"\ndescription = \"answers from a fixed hosts file\"\nextends = \"default\"\n\n[collectors.dns]\nhosts-file = \"{}\"\nnameservers = [\"127.0.0.1:9\"]\n\n[collectors.ping]\nenabled = false\n",
             hosts.display()
         ),
     )
@@ -204,7 +204,7 @@ fn profiles_commands() {
             )
     );
     let o = sonde(&["profiles", "validate", "default"]);
-    assert_eq!(stdout(&o), "default: valid (1 collectors: dns)\n");
+    assert_eq!(stdout(&o), "default: valid (2 collectors: dns, ping)\n");
 }
 
 #[test]
@@ -239,5 +239,5 @@ fn collectors_list_names_every_builtin() {
         .skip(1)
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(names, ["dns"]);
+    assert_eq!(names, ["dns", "ping"]);
 }
