@@ -142,20 +142,14 @@ fn decide(
             rung: ceiling,
             reason: limited(Rung::Raw),
         },
-        (Err(raw_err), Ok(())) if ceiling >= Rung::Datagram => {
-            let mut reason = format!(
+        (Err(raw_err), Ok(())) if ceiling >= Rung::Datagram => Access {
+            rung: Rung::Datagram,
+            reason: format!(
                 "{}; ICMP datagram socket opened ({})",
                 raw_refusal(raw_err),
                 groups.describe()
-            );
-            if ceiling == Rung::Raw {
-                reason = format!("raw sockets were asked for but {reason}");
-            }
-            Access {
-                rung: Rung::Datagram,
-                reason,
-            }
-        }
+            ),
+        },
         (Err(_), Ok(())) => Access {
             rung: Rung::Unprivileged,
             reason: limited(Rung::Datagram),
@@ -201,12 +195,18 @@ mod tests {
             a.reason,
             "limited to unprivileged by the `method` setting (raw was available)"
         );
-        let a = decide(Rung::Raw, denied(), Ok(()), &groups(Some((0, 100_000))));
+        let a = decide(
+            Rung::Datagram,
+            denied(),
+            Ok(()),
+            &groups(Some((0, 100_000))),
+        );
         assert_eq!(a.rung, Rung::Datagram);
-        assert!(
-            a.reason.starts_with("raw sockets were asked for but"),
-            "{}",
-            a.reason
+        assert!(a.reason.starts_with("no raw ICMP socket"), "{}", a.reason);
+        let a = decide(Rung::Unprivileged, denied(), Ok(()), &groups(None));
+        assert_eq!(
+            a.reason,
+            "limited to unprivileged by the `method` setting (datagram was available)"
         );
     }
 

@@ -44,7 +44,7 @@ impl MethodChoice {
 /// [collectors.ping]
 /// count = 4
 /// interval = "200ms"
-/// timeout = "1s"
+/// wait = "1s"              # per probe (`timeout` is the whole collector's)
 /// size = 56
 /// addresses = "all"          # or "first-per-family"
 /// method = "auto"            # or "datagram", "tcp": use at most this rung
@@ -58,9 +58,10 @@ pub struct PingConfig {
     /// Time between two probes to the same address.
     #[serde(with = "sonde_core::duration::serde_human")]
     pub interval: Duration,
-    /// How long a probe waits for its reply.
+    /// How long a probe waits for its reply (ping's `-W`). The table's
+    /// `timeout` key is the engine's: the whole collector's limit.
     #[serde(with = "sonde_core::duration::serde_human")]
-    pub timeout: Duration,
+    pub wait: Duration,
     /// Payload bytes after the 8-byte ICMP header (ping's `-s`).
     pub size: usize,
     /// Every address dns found, or the first of each family.
@@ -76,7 +77,7 @@ impl Default for PingConfig {
         PingConfig {
             count: 4,
             interval: Duration::from_millis(200),
-            timeout: Duration::from_secs(1),
+            wait: Duration::from_secs(1),
             size: 56,
             addresses: AddressChoice::All,
             method: MethodChoice::Auto,
@@ -97,8 +98,8 @@ impl PingConfig {
         if self.interval.is_zero() {
             return Err("interval must be above 0 (the minimum without root is 2ms)".into());
         }
-        if self.timeout.is_zero() {
-            return Err("timeout must be above 0".into());
+        if self.wait.is_zero() {
+            return Err("wait must be above 0".into());
         }
         if self.size > MAX_SIZE {
             return Err(format!(

@@ -110,7 +110,7 @@ pub async fn run(
     }
     let count = u16::try_from(config.count).unwrap_or(u16::MAX);
     let stop_at = deadline
-        .checked_sub(MARGIN + config.timeout)
+        .checked_sub(MARGIN + config.wait)
         .unwrap_or(started)
         .max(started + Duration::from_millis(1));
     let method = match access.rung {
@@ -130,7 +130,7 @@ pub async fn run(
                         &config.tcp_ports,
                         count,
                         interval,
-                        config.timeout,
+                        config.wait,
                         stop_at,
                     )
                     .await
@@ -142,7 +142,7 @@ pub async fn run(
                         ident: seed.wrapping_add((i as u16).wrapping_mul(0x9e37)),
                         count,
                         interval,
-                        timeout: config.timeout,
+                        timeout: config.wait,
                         size: config.size,
                         stop_at,
                     })
@@ -156,7 +156,7 @@ pub async fn run(
         method_reason: access.reason.clone(),
         count: config.count,
         interval_ms: interval.as_secs_f64() * 1000.0,
-        timeout_ms: config.timeout.as_millis() as u64,
+        timeout_ms: config.wait.as_millis() as u64,
         payload_size: config.size,
         targets,
         warnings,
