@@ -13,6 +13,7 @@ pub mod render;
 // crate here makes sure it is linked in.
 use sonde_dns as _;
 use sonde_ping as _;
+use sonde_traceroute as _;
 
 /// Documented exit codes (see `sonde --help`).
 pub mod exit {

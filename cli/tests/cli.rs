@@ -32,7 +32,7 @@ fn offline_profile(tag: &str) -> String {
     std::fs::write(
         &profile,
         format!(
-            "name = \"offline\"\ndescription = \"answers from a fixed hosts file\"\nextends = \"default\"\n\n[collectors.dns]\nhosts-file = \"{}\"\nnameservers = [\"127.0.0.1:9\"]\n\n[collectors.ping]\nenabled = false\n",
+            "name = \"offline\"\ndescription = \"answers from a fixed hosts file\"\nextends = \"default\"\n\n[collectors.dns]\nhosts-file = \"{}\"\nnameservers = [\"127.0.0.1:9\"]\n\n[collectors.ping]\nenabled = false\n\n[collectors.traceroute]\nenabled = false\n",
             hosts.display()
         ),
     )
@@ -204,7 +204,10 @@ fn profiles_commands() {
             )
     );
     let o = sonde(&["profiles", "validate", "default"]);
-    assert_eq!(stdout(&o), "default: valid (2 collectors: dns, ping)\n");
+    assert_eq!(
+        stdout(&o),
+        "default: valid (3 collectors: dns, ping, traceroute)\n"
+    );
 }
 
 #[test]
@@ -239,5 +242,5 @@ fn collectors_list_names_every_builtin() {
         .skip(1)
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(names, ["dns", "ping"]);
+    assert_eq!(names, ["dns", "ping", "traceroute"]);
 }

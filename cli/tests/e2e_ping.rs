@@ -10,7 +10,10 @@ use lab_run::{json, ping_group_range, profile, sonde, stderr, stdout, User};
 use serde_json::Value;
 use sonde_lab::{addr, paths, require_root_or_skip, Lab};
 
-const FAST: &str = "[collectors.ping]\ncount = 4\ninterval = \"20ms\"\nwait = \"500ms\"\n";
+/// Four quick probes; traceroute off, because r1 rate-limits its "network unreachable"
+/// messages per client (the kernel's route error_cost, a machine-wide setting a lab cannot
+/// change) and a trace to the same address would use them up.
+const FAST: &str = "[collectors.ping]\ncount = 4\ninterval = \"20ms\"\nwait = \"500ms\"\n\n[collectors.traceroute]\nenabled = false\n";
 
 fn target<'a>(ping: &'a Value, ip: &str) -> &'a Value {
     ping["targets"]
@@ -97,7 +100,12 @@ fn text_view_shows_method_and_figures() {
 fn a_host_dropping_echo_fails_ping_alone() {
     require_root_or_skip!();
     let lab = Lab::start().expect("lab");
-    let p = profile("ping-noecho", FAST);
+    // Traceroute runs beside ping here (UDP probes, which noecho answers).
+    let p = profile(
+        "ping-noecho",
+        "[collectors.ping]\ncount = 4\ninterval = \"20ms\"\nwait = \"500ms\"\n\n\
+         [collectors.traceroute]\nmethod = \"udp\"\nmax-hops = 8\n",
+    );
     let o = sonde(
         &lab,
         User::Root,
@@ -117,7 +125,11 @@ fn a_host_dropping_echo_fails_ping_alone() {
         error.starts_with("no reply from any address (203.0.113.90: 4 sent, 0 received"),
         "{error}"
     );
-    // Every collector other than ping kept its result.
+    // Every collector other than ping kept its result; traceroute reached noecho.
+    assert_eq!(
+        report["sections"]["traceroute"]["traces"][0]["end"]["reason"],
+        "reached"
+    );
     for (name, run) in report["collectors"].as_object().expect("collectors") {
         if name != "ping" {
             assert_eq!(run["outcome"]["status"], "ok", "{name}: {run:#}");

@@ -61,10 +61,11 @@ impl Access {
     /// datagram socket. `ceiling` caps the rung (a profile setting may ask
     /// for less than the process could do, e.g. to test a fallback); the
     /// reason then says so.
-    pub fn detect(ceiling: Rung) -> Access {
+    /// `setting` names the profile key that set the ceiling.
+    pub fn detect(ceiling: Rung, setting: &str) -> Access {
         let raw = probe(Type::RAW);
         let dgram = probe(Type::DGRAM);
-        decide(ceiling, raw, dgram, &GroupRange::read())
+        decide(ceiling, setting, raw, dgram, &GroupRange::read())
     }
 }
 
@@ -124,6 +125,7 @@ impl GroupRange {
 
 fn decide(
     ceiling: Rung,
+    setting: &str,
     raw: io::Result<()>,
     dgram: io::Result<()>,
     groups: &GroupRange,
@@ -131,7 +133,7 @@ fn decide(
     let raw_refusal =
         |e: &io::Error| format!("no raw ICMP socket ({e}; needs root or CAP_NET_RAW)");
     let limited = |available: Rung| {
-        format!("limited to {ceiling} by the `method` setting ({available} was available)")
+        format!("limited to {ceiling} by the `{setting}` setting ({available} was available)")
     };
     match (&raw, &dgram) {
         (Ok(()), _) if ceiling == Rung::Raw => Access {
@@ -182,14 +184,14 @@ mod tests {
 
     #[test]
     fn raw_wins_when_it_opens() {
-        let a = decide(Rung::Raw, Ok(()), Ok(()), &groups(Some((1, 0))));
+        let a = decide(Rung::Raw, "method", Ok(()), Ok(()), &groups(Some((1, 0))));
         assert_eq!(a.rung, Rung::Raw);
         assert!(a.reason.contains("CAP_NET_RAW"), "{}", a.reason);
     }
 
     #[test]
     fn the_setting_can_only_lower_the_rung_and_says_so() {
-        let a = decide(Rung::Unprivileged, Ok(()), Ok(()), &groups(None));
+        let a = decide(Rung::Unprivileged, "method", Ok(()), Ok(()), &groups(None));
         assert_eq!(a.rung, Rung::Unprivileged);
         assert_eq!(
             a.reason,
@@ -197,13 +199,20 @@ mod tests {
         );
         let a = decide(
             Rung::Datagram,
+            "method",
             denied(),
             Ok(()),
             &groups(Some((0, 100_000))),
         );
         assert_eq!(a.rung, Rung::Datagram);
         assert!(a.reason.starts_with("no raw ICMP socket"), "{}", a.reason);
-        let a = decide(Rung::Unprivileged, denied(), Ok(()), &groups(None));
+        let a = decide(
+            Rung::Unprivileged,
+            "method",
+            denied(),
+            Ok(()),
+            &groups(None),
+        );
         assert_eq!(
             a.reason,
             "limited to unprivileged by the `method` setting (datagram was available)"
@@ -212,7 +221,13 @@ mod tests {
 
     #[test]
     fn datagram_reason_names_the_group_range() {
-        let a = decide(Rung::Raw, denied(), Ok(()), &groups(Some((0, 2147483647))));
+        let a = decide(
+            Rung::Raw,
+            "method",
+            denied(),
+            Ok(()),
+            &groups(Some((0, 2147483647))),
+        );
         assert_eq!(a.rung, Rung::Datagram);
         assert!(
             a.reason
@@ -226,6 +241,7 @@ mod tests {
     fn closed_range_falls_to_the_bottom_rung() {
         let a = decide(
             Rung::Raw,
+            "method",
             denied(),
             Err(io::Error::from_raw_os_error(13)),
             &groups(Some((1, 0))),

@@ -296,7 +296,10 @@ pub enum Transport {
         src_port: u16,
         /// Destination port.
         dst_port: u16,
-        /// The checksum (Paris traceroute identifies its probes by it).
+        /// UDP length: header and payload. Paris-style traces keep the ports
+        /// (the flow) fixed and tell their probes apart by this.
+        length: u16,
+        /// The checksum.
         checksum: u16,
     },
     /// A TCP segment.
@@ -375,6 +378,7 @@ pub fn parse_quote(family: Family, bytes: &[u8]) -> Result<Quote, ParseError> {
         Transport::Udp {
             src_port: be16(rest, 0),
             dst_port: be16(rest, 2),
+            length: be16(rest, 4),
             checksum: be16(rest, 6),
         }
     } else if protocol == PROTO_TCP {
@@ -455,61 +459,6 @@ pub fn parse_icmp(family: Family, bytes: &[u8]) -> Result<Message<'_>, ParseErro
         Message::Other { icmp_type, code }
     };
     Ok(message)
-}
-
-/// The payload of a UDP probe whose checksum comes out as `wanted`: Paris
-/// traceroute keeps ports (the flow) constant and tells its probes apart by
-/// the checksum, which every router quotes. `payload` is the probe's data
-/// with two bytes at `slot` that this function fills in; the sum covers the
-/// pseudo-header, so it needs both addresses and the ports.
-pub fn udp_payload_for_checksum(
-    src: IpAddr,
-    dst: IpAddr,
-    src_port: u16,
-    dst_port: u16,
-    payload: &mut [u8],
-    slot: usize,
-    wanted: u16,
-) {
-    if slot + 2 > payload.len() {
-        return;
-    }
-    payload[slot] = 0;
-    payload[slot + 1] = 0;
-    let udp_len = 8 + payload.len();
-    let mut sum = 0u32;
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            sum = sum_words(sum, &s.octets());
-            sum = sum_words(sum, &d.octets());
-            sum += u32::from(PROTO_UDP);
-            sum += udp_len as u32;
-        }
-        _ => {
-            for ip in [src, dst] {
-                if let IpAddr::V6(v6) = ip {
-                    sum = sum_words(sum, &v6.octets());
-                }
-            }
-            sum += udp_len as u32;
-            sum += u32::from(PROTO_UDP);
-        }
-    }
-    // The UDP header: ports, length, checksum 0 while summing.
-    sum += u32::from(src_port) + u32::from(dst_port) + udp_len as u32;
-    sum = sum_words(sum, payload);
-    // checksum = !(partial + x) must equal `wanted`, so x = !wanted - partial
-    // in ones'-complement arithmetic.
-    let partial = !fold(sum);
-    let target = !wanted;
-    let x = ones_sub(target, partial);
-    payload[slot..slot + 2].copy_from_slice(&x.to_be_bytes());
-}
-
-fn ones_sub(a: u16, b: u16) -> u16 {
-    let sum = u32::from(a) + u32::from(!b);
-    let folded = (sum & 0xffff) + (sum >> 16);
-    folded as u16
 }
 
 #[cfg(test)]

@@ -166,24 +166,59 @@ impl PacketSocket {
     }
 
     /// Sends `data` to `ip`:`port` (the port is 0 for ICMP).
+    ///
+    /// With the error queue on, the kernel also keeps the last ICMP error as
+    /// the socket's pending error and fails the next send with it once;
+    /// that error belongs to an earlier probe (it is read from the queue),
+    /// so the send is tried once more.
     pub async fn send_to(&self, data: &[u8], ip: IpAddr, port: u16) -> io::Result<usize> {
         let to = SockAddr::from(SocketAddr::new(ip, port));
-        self.fd
-            .async_io(Interest::WRITABLE, |s| s.send_to(data, &to))
-            .await
+        let send = || {
+            self.fd
+                .async_io(Interest::WRITABLE, |s| s.send_to(data, &to))
+        };
+        match send().await {
+            Err(_) if self.recv_err => send().await,
+            other => other,
+        }
     }
 
-    /// Waits for the next datagram or queued error.
+    /// Waits for the next datagram or queued error. A socket closed for
+    /// reading with nothing left to read is an error (tokio keeps reporting
+    /// a closed socket as ready, so waiting on would spin).
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
-        let mut guard = self.fd.ready(Interest::READABLE | Interest::ERROR).await?;
         loop {
+            let mut guard = self.fd.ready(Interest::READABLE | Interest::ERROR).await?;
+            let closed = guard.ready().is_read_closed();
             match guard.try_io(|fd| recv_now(fd.get_ref(), self.recv_err, buf)) {
                 Ok(result) => return result,
-                Err(_would_block) => {
-                    guard = self.fd.ready(Interest::READABLE | Interest::ERROR).await?;
-                }
+                Err(_would_block) if closed => return Err(closed_socket()),
+                Err(_would_block) => continue,
             }
         }
+    }
+
+    /// Waits for the next queued error only (for a socket whose ordinary
+    /// queue is not for reading, such as a TCP socket still connecting).
+    pub async fn recv_error(&self, buf: &mut [u8]) -> io::Result<Received> {
+        loop {
+            let mut guard = self.fd.ready(Interest::READABLE | Interest::ERROR).await?;
+            let closed = guard.ready().is_read_closed();
+            let flags = MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT;
+            match guard.try_io(|fd| recv_msg(fd.get_ref(), buf, flags)) {
+                Ok(result) => return result,
+                Err(_would_block) if closed => return Err(closed_socket()),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Waits until the socket is writable: for a TCP socket, until its
+    /// connect finished one way or the other (then read `take_error`).
+    pub async fn writable(&self) -> io::Result<()> {
+        let mut guard = self.fd.ready(Interest::WRITABLE).await?;
+        guard.retain_ready();
+        Ok(())
     }
 
     /// Reads a queued error or datagram if one is there, without waiting.
@@ -194,6 +229,13 @@ impl PacketSocket {
             Err(e) => Err(e),
         }
     }
+}
+
+fn closed_socket() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "socket closed with nothing left to read",
+    )
 }
 
 /// Registers a socket with tokio's reactor for reading, writing and errors.

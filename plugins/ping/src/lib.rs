@@ -64,7 +64,7 @@ impl TypedCollector for PingCollector {
         if addresses.is_empty() {
             return Err(Failure::skipped("dns found no address to ping"));
         }
-        let access = Access::detect(config.method.ceiling());
+        let access = Access::detect(config.method.ceiling(), "method");
         let output = run(config, &access, &addresses, ctx.deadline()).await;
         let answered = output.targets.iter().any(|t| t.received > 0);
         if answered {
