@@ -16,7 +16,7 @@ fn settings(extra: &str) -> String {
     format!("[collectors.ping]\nenabled = false\n\n[collectors.traceroute]\naddresses = \"all\"\nmax-hops = 8\n{extra}")
 }
 
-fn trace<'a>(tr: &'a Value, dest: IpAddr) -> &'a Value {
+fn trace(tr: &Value, dest: IpAddr) -> &Value {
     tr["traces"]
         .as_array()
         .expect("traces")
