@@ -70,6 +70,7 @@ impl Privilege {
 /// probes = 3                 # per hop
 /// wait = "1s"                # how long each probe waits for its answer
 /// round-gap = "50ms"         # most time between two rounds of probes
+/// near-factor = 10           # lost after 10x the RTT of a farther hop's answer (0: off)
 /// addresses = "first-per-family"
 /// privilege = "auto"         # or "datagram", "unprivileged": use at most this rung
 /// ptr = true
@@ -97,6 +98,10 @@ pub struct TracerouteConfig {
     /// previous one is answered).
     #[serde(with = "sonde_core::duration::serde_human")]
     pub round_gap: Duration,
+    /// A probe without answer is lost after this many times the slowest
+    /// answer to a higher TTL of its round, instead of after `wait` (as
+    /// traceroute's `-w MAX,HERE,NEAR`, whose NEAR is 10); 0 always waits.
+    pub near_factor: u32,
     /// Every address dns found, or the first of each family.
     pub addresses: AddressChoice,
     /// The highest rung of the privilege ladder to use.
@@ -119,6 +124,7 @@ impl Default for TracerouteConfig {
             probes: 3,
             wait: Duration::from_secs(1),
             round_gap: Duration::from_millis(50),
+            near_factor: 10,
             addresses: AddressChoice::FirstPerFamily,
             privilege: Privilege::Auto,
             ptr: true,

@@ -42,6 +42,10 @@ pub struct TraceSpec {
     pub wait: Duration,
     /// Most time between rounds.
     pub round_gap: Duration,
+    /// Give up on a probe after this many times the slowest answer to a
+    /// higher TTL of its round (0: always wait `wait`), as traceroute's
+    /// `-w MAX,HERE,NEAR` does with NEAR.
+    pub near_factor: u32,
     /// UDP destination port.
     pub udp_port: u16,
     /// TCP destination port.
@@ -114,7 +118,7 @@ pub async fn trace(spec: TraceSpec) -> Trace {
             .iter()
             .filter(|s| s.round == round)
             .filter(open)
-            .all(|s| now >= s.at + spec.wait);
+            .all(|s| now >= expires(&spec, &sent, s));
         let more_rounds = round + 1 < spec.probes;
         if more_rounds && (round_answered || now >= round_at + spec.round_gap) {
             round += 1;
@@ -125,7 +129,7 @@ pub async fn trace(spec: TraceSpec) -> Trace {
         let expiry = sent
             .iter()
             .filter(open)
-            .map(|s| s.at + spec.wait)
+            .map(|s| expires(&spec, &sent, s))
             .filter(|&t| t > now)
             .min();
         let Some(expiry) = expiry else {
@@ -263,6 +267,32 @@ async fn send_round(
         });
     }
 }
+
+/// When an unanswered probe counts as lost: after `wait`, or sooner once
+/// probes of its round with a higher TTL were answered, after `near_factor`
+/// times the slowest of those answers (a hop farther away answered, so this
+/// one is silent rather than slow).
+fn expires(spec: &TraceSpec, sent: &[Sent], probe: &Sent) -> Instant {
+    let full = probe.at + spec.wait;
+    if spec.near_factor == 0 {
+        return full;
+    }
+    let slowest_beyond = sent
+        .iter()
+        .filter(|o| o.round == probe.round && o.ttl > probe.ttl)
+        .filter_map(|o| {
+            o.answer
+                .map(|a| Instant::from_std(a.at).saturating_duration_since(o.at))
+        })
+        .max();
+    match slowest_beyond {
+        Some(rtt) => full.min(probe.at + rtt.saturating_mul(spec.near_factor).max(NEAR_FLOOR)),
+        None => full,
+    }
+}
+
+/// The least a probe waits, however fast the hops beyond it answered.
+const NEAR_FLOOR: Duration = Duration::from_millis(5);
 
 fn apply(sent: &mut [Sent], event: Event, horizon: &mut u8) {
     let Some(probe) = sent.get_mut(event.probe) else {

@@ -163,6 +163,7 @@ pub async fn run(
             probes: config.probes,
             wait: config.wait,
             round_gap: config.round_gap,
+            near_factor: config.near_factor,
             udp_port: config.port,
             tcp_port: config.tcp_port,
             ident: seed.wrapping_add(i as u16),
