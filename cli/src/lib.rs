@@ -16,8 +16,10 @@ pub mod render;
 use sonde_asn as _;
 use sonde_dns as _;
 use sonde_geo as _;
+use sonde_ping as _;
 use sonde_ports as _;
 use sonde_tls as _;
+use sonde_traceroute as _;
 use sonde_whois as _;
 
 /// Documented exit codes (see `sonde --help`).

@@ -38,7 +38,7 @@ fn offline_profile(tag: &str) -> String {
     std::fs::write(
         &profile,
         format!(
-            "name = \"offline\"\ndescription = \"answers from a fixed hosts file\"\nextends = \"default\"\n\n[collectors.dns]\nhosts-file = \"{}\"\nnameservers = [\"127.0.0.1:9\"]\n",
+            "name = \"offline\"\ndescription = \"answers from a fixed hosts file\"\nextends = \"default\"\n\n[collectors.dns]\nhosts-file = \"{}\"\nnameservers = [\"127.0.0.1:9\"]\n\n[collectors.ping]\nenabled = false\n\n[collectors.traceroute]\nenabled = false\n",
             hosts.display()
         ),
     )
@@ -212,7 +212,7 @@ fn profiles_commands() {
     let o = sonde(&["profiles", "validate", "default"]);
     assert_eq!(
         stdout(&o),
-        "default: valid (4 collectors: dns, asn, geo, whois)\n"
+        "default: valid (6 collectors: dns, asn, geo, ping, traceroute, whois)\n"
     );
 }
 
@@ -249,5 +249,17 @@ fn collectors_list_names_every_builtin() {
         .skip(1)
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(names, ["asn", "dns", "geo", "ports", "tls", "whois"]);
+    assert_eq!(
+        names,
+        [
+            "asn",
+            "dns",
+            "geo",
+            "ping",
+            "ports",
+            "tls",
+            "traceroute",
+            "whois"
+        ]
+    );
 }

@@ -311,7 +311,10 @@ fn the_plugins_folder_is_discovered_and_clashes_are_refused() {
     );
     let o = sonde(&dir, &["plan"], &[]);
     assert!(
-        stdout(&o).contains("faults      5s  starts at once  [plugin "),
+        stdout(&o)
+            .lines()
+            .any(|l| l.trim_start().starts_with("faults ")
+                && l.contains(" 5s  starts at once  [plugin ")),
         "{}",
         stdout(&o)
     );

@@ -13,7 +13,7 @@ use crate::pki::Pki;
 use crate::server::ServerHandle;
 use crate::topology::{Role, Topology};
 use crate::zone::{Zone, ZoneOptions};
-use crate::{dns, netns, ports, registry, LabError};
+use crate::{dns, filter, netns, ports, registry, LabError};
 
 /// Counts the labs this process has built, to give each a unique namespace prefix.
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -121,6 +121,10 @@ impl Lab {
         self.for_each_namespace(|role, ns| netns::ip_batch(Some(ns), &self.address_script(role)))?;
         // Routes only once every link is up at both ends, so each gateway is reachable.
         self.for_each_namespace(|role, ns| netns::ip_batch(Some(ns), &self.route_script(role)))?;
+        self.for_each_namespace(|role, ns| match filter::ruleset(role) {
+            Some(rules) => filter::load(ns, rules),
+            None => Ok(()),
+        })?;
         self.write_etc_files()?;
         let dns_addrs = self.addresses(Role::Dns);
         let server = dns::server::start(self.namespace(Role::Dns), self.zone.clone(), dns_addrs)?;

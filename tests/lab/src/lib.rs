@@ -29,6 +29,7 @@
 
 pub mod dns;
 mod error;
+pub mod filter;
 pub mod geo;
 mod lab;
 pub mod netns;
@@ -42,7 +43,7 @@ pub mod zone;
 pub use error::LabError;
 pub use lab::{Lab, LabBuilder, HOSTS_FILE};
 pub use netns::check_available;
-pub use topology::{addr, Role, Topology};
+pub use topology::{addr, paths, Role, Topology};
 pub use zone::Zone;
 
 /// Prints the line a skipped lab test leaves on stderr, naming the test (the current thread's

@@ -55,6 +55,121 @@ pub mod addr {
     pub const DNS_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 53);
     /// The lab's DNS server, IPv6.
     pub const DNS_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x53, 0, 0, 0, 0, 0x53);
+
+    // The long path, for traceroute: r3 — r4 — r5 — {far, noecho, noudp}, and r4 — silent —
+    // hidden.
+    /// r3 on the r3–r4 link (203.0.113.248/30, 2001:db8:34::/64).
+    pub const R3_R4_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 249);
+    /// r3 on the r3–r4 link, IPv6.
+    pub const R3_R4_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x34, 0, 0, 0, 0, 3);
+    /// r4 on the r3–r4 link: r4's hop address on every trace.
+    pub const R4_R3_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 250);
+    /// r4 on the r3–r4 link, IPv6.
+    pub const R4_R3_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x34, 0, 0, 0, 0, 4);
+    /// r4 on the r4–r5 link (203.0.113.252/30, 2001:db8:45::/64).
+    pub const R4_R5_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 253);
+    /// r4 on the r4–r5 link, IPv6.
+    pub const R4_R5_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x45, 0, 0, 0, 0, 4);
+    /// r5 on the r4–r5 link: r5's hop address on every trace.
+    pub const R5_R4_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 254);
+    /// r5 on the r4–r5 link, IPv6.
+    pub const R5_R4_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x45, 0, 0, 0, 0, 5);
+    /// r5 on the far link (203.0.113.64/28, 2001:db8:64::/64).
+    pub const R5_FAR_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 65);
+    /// r5 on the far link, IPv6.
+    pub const R5_FAR_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x64, 0, 0, 0, 0, 1);
+    /// The far host: six hops away (r1, r2, r3, r4, r5, far), every hop answering.
+    pub const FAR_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 70);
+    /// The far host, IPv6.
+    pub const FAR_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x64, 0, 0, 0, 0, 0x70);
+    /// r5 on the noecho link (203.0.113.80/28, 2001:db8:80::/64).
+    pub const R5_NOECHO_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 81);
+    /// r5 on the noecho link, IPv6.
+    pub const R5_NOECHO_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x80, 0, 0, 0, 0, 1);
+    /// A host that drops ICMP echo requests (it answers TCP and UDP as usual).
+    pub const NOECHO_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 90);
+    /// The noecho host, IPv6.
+    pub const NOECHO_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x80, 0, 0, 0, 0, 0x90);
+    /// r5 on the noudp link (203.0.113.96/28, 2001:db8:96::/64).
+    pub const R5_NOUDP_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 97);
+    /// r5 on the noudp link, IPv6.
+    pub const R5_NOUDP_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x96, 0, 0, 0, 0, 1);
+    /// A host that drops every UDP datagram: UDP probes to it get no answer at all.
+    pub const NOUDP_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 100);
+    /// The noudp host, IPv6.
+    pub const NOUDP_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x96, 0, 0, 0, 0, 0x100);
+    /// r4 on the silent link (203.0.113.232/30, 2001:db8:232::/64).
+    pub const R4_SILENT_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 233);
+    /// r4 on the silent link, IPv6.
+    pub const R4_SILENT_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x232, 0, 0, 0, 0, 4);
+    /// The silent router on its link to r4: it forwards but never sends time exceeded.
+    pub const SILENT_R4_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 234);
+    /// The silent router, IPv6.
+    pub const SILENT_R4_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x232, 0, 0, 0, 0, 6);
+    /// The silent router on the hidden link (203.0.113.112/28, 2001:db8:112::/64).
+    pub const SILENT_HIDDEN_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 113);
+    /// The silent router on the hidden link, IPv6.
+    pub const SILENT_HIDDEN_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x112, 0, 0, 0, 0, 1);
+    /// The host behind the silent router: six hops, the fifth silent.
+    pub const HIDDEN_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 120);
+    /// The hidden host, IPv6.
+    pub const HIDDEN_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x112, 0, 0, 0, 0, 0x120);
+}
+
+/// The hops a trace from the client meets, in order, as the routers answer (each router's
+/// address facing the client, then the destination), for end-to-end assertions. `None` is a
+/// hop that never answers.
+pub mod paths {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use super::addr::*;
+
+    /// client → far: six hops, every one answering.
+    pub const FAR_V4: [Ipv4Addr; 6] = [
+        R1_CLIENT_V4,
+        R2_R1_V4,
+        R3_R2_V4,
+        R4_R3_V4,
+        R5_R4_V4,
+        super::addr::FAR_V4,
+    ];
+    /// client → far over IPv6.
+    pub const FAR_V6: [Ipv6Addr; 6] = [
+        R1_CLIENT_V6,
+        R2_R1_V6,
+        R3_R2_V6,
+        R4_R3_V6,
+        R5_R4_V6,
+        super::addr::FAR_V6,
+    ];
+    /// The reverse names of [`FAR_V4`]'s hops (without the final dot), as the lab DNS serves.
+    pub const FAR_NAMES: [&str; 6] = [
+        "r1.sonde.test",
+        "r2.sonde.test",
+        "r3.sonde.test",
+        "r4.sonde.test",
+        "r5.sonde.test",
+        "far.sonde.test",
+    ];
+    /// client → hidden: the fifth hop (the silent router) never answers.
+    pub const HIDDEN_V4: [Option<Ipv4Addr>; 6] = [
+        Some(R1_CLIENT_V4),
+        Some(R2_R1_V4),
+        Some(R3_R2_V4),
+        Some(R4_R3_V4),
+        None,
+        Some(super::addr::HIDDEN_V4),
+    ];
+    /// The routers in front of noudp and noecho (the sixth hop is the host itself).
+    pub const TO_R5_V4: [Ipv4Addr; 5] = [R1_CLIENT_V4, R2_R1_V4, R3_R2_V4, R4_R3_V4, R5_R4_V4];
+
+    /// An address no lab router has a route to: r1 answers "network unreachable".
+    pub const UNROUTED_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 200);
+
+    /// [`FAR_V4`] as `IpAddr`s.
+    pub fn far_v4() -> Vec<IpAddr> {
+        FAR_V4.iter().map(|&a| IpAddr::V4(a)).collect()
+    }
 }
 
 /// A host of the lab, named after what it does. Each role is one network namespace.
@@ -73,17 +188,38 @@ pub enum Role {
     Target,
     /// The authoritative DNS server for `sonde.test.` and the lab's reverse zones.
     Dns,
+    /// Fourth router, behind r3.
+    R4,
+    /// Fifth router, in front of far, noecho and noudp.
+    R5,
+    /// Six hops away, every hop answering: the clean traceroute path.
+    Far,
+    /// Drops ICMP echo requests (nftables in its namespace).
+    NoEcho,
+    /// Drops every UDP datagram (nftables in its namespace).
+    NoUdp,
+    /// A router that forwards but never sends ICMP time exceeded (nftables).
+    Silent,
+    /// The host behind the silent router.
+    Hidden,
 }
 
 impl Role {
     /// Every role of the standard lab, in build order.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 13] = [
         Role::Client,
         Role::R1,
         Role::R2,
         Role::R3,
         Role::Target,
         Role::Dns,
+        Role::R4,
+        Role::R5,
+        Role::Far,
+        Role::NoEcho,
+        Role::NoUdp,
+        Role::Silent,
+        Role::Hidden,
     ];
 
     /// Short name, used in namespace names (`<prefix>client`) and interface names (`eth-r1`).
@@ -95,6 +231,13 @@ impl Role {
             Role::R3 => "r3",
             Role::Target => "target",
             Role::Dns => "dns",
+            Role::R4 => "r4",
+            Role::R5 => "r5",
+            Role::Far => "far",
+            Role::NoEcho => "noecho",
+            Role::NoUdp => "noudp",
+            Role::Silent => "silent",
+            Role::Hidden => "hidden",
         }
     }
 
@@ -107,12 +250,22 @@ impl Role {
             Role::R3 => "r3.sonde.test.",
             Role::Target => "target.sonde.test.",
             Role::Dns => "dns.sonde.test.",
+            Role::R4 => "r4.sonde.test.",
+            Role::R5 => "r5.sonde.test.",
+            Role::Far => "far.sonde.test.",
+            Role::NoEcho => "noecho.sonde.test.",
+            Role::NoUdp => "noudp.sonde.test.",
+            Role::Silent => "silent.sonde.test.",
+            Role::Hidden => "hidden.sonde.test.",
         }
     }
 
     /// Whether the namespace forwards packets (ip_forward and IPv6 forwarding on).
     pub fn is_router(self) -> bool {
-        matches!(self, Role::R1 | Role::R2 | Role::R3)
+        matches!(
+            self,
+            Role::R1 | Role::R2 | Role::R3 | Role::R4 | Role::R5 | Role::Silent
+        )
     }
 }
 
@@ -208,7 +361,8 @@ pub struct Topology {
 }
 
 impl Topology {
-    /// The standard lab: `client — r1 — r2 — r3 — {target, dns}`.
+    /// The standard lab: `client — r1 — r2 — r3 — {target, dns, r4}`, then
+    /// `r4 — r5 — {far, noecho, noudp}` and `r4 — silent — hidden`.
     ///
     /// ```text
     /// client 198.51.100.10    r1 .1 | 203.0.113.241   r2 .242 | .245   r3 .246 | 203.0.113.1  target 203.0.113.10
@@ -250,6 +404,41 @@ impl Topology {
                     28,
                     end(Role::R3, R3_DNS_V4, R3_DNS_V6),
                     end(Role::Dns, DNS_V4, DNS_V6),
+                ),
+                link(
+                    30,
+                    end(Role::R3, R3_R4_V4, R3_R4_V6),
+                    end(Role::R4, R4_R3_V4, R4_R3_V6),
+                ),
+                link(
+                    30,
+                    end(Role::R4, R4_R5_V4, R4_R5_V6),
+                    end(Role::R5, R5_R4_V4, R5_R4_V6),
+                ),
+                link(
+                    28,
+                    end(Role::R5, R5_FAR_V4, R5_FAR_V6),
+                    end(Role::Far, FAR_V4, FAR_V6),
+                ),
+                link(
+                    28,
+                    end(Role::R5, R5_NOECHO_V4, R5_NOECHO_V6),
+                    end(Role::NoEcho, NOECHO_V4, NOECHO_V6),
+                ),
+                link(
+                    28,
+                    end(Role::R5, R5_NOUDP_V4, R5_NOUDP_V6),
+                    end(Role::NoUdp, NOUDP_V4, NOUDP_V6),
+                ),
+                link(
+                    30,
+                    end(Role::R4, R4_SILENT_V4, R4_SILENT_V6),
+                    end(Role::Silent, SILENT_R4_V4, SILENT_R4_V6),
+                ),
+                link(
+                    28,
+                    end(Role::Silent, SILENT_HIDDEN_V4, SILENT_HIDDEN_V6),
+                    end(Role::Hidden, HIDDEN_V4, HIDDEN_V6),
                 ),
             ],
         }
@@ -386,7 +575,7 @@ mod tests {
         let t = Topology::standard();
         let r1: Vec<String> = t.routes(Role::R1).iter().map(ToString::to_string).collect();
         assert_eq!(
-            r1,
+            r1[..6],
             [
                 "203.0.113.244/30 via 203.0.113.242",
                 "2001:db8:23::/64 via 2001:db8:12::2",
@@ -396,6 +585,11 @@ mod tests {
                 "2001:db8:53::/64 via 2001:db8:12::2",
             ]
         );
+        // Every network beyond r2 (the long path's too) is reached through r2.
+        assert_eq!(r1.len(), 20);
+        assert!(r1
+            .iter()
+            .all(|r| r.ends_with(" via 203.0.113.242") || r.ends_with(" via 2001:db8:12::2")));
         let r3: Vec<String> = t.routes(Role::R3).iter().map(ToString::to_string).collect();
         assert_eq!(
             r3,
@@ -404,6 +598,18 @@ mod tests {
                 "2001:db8:100::/64 via 2001:db8:23::2",
                 "203.0.113.240/30 via 203.0.113.245",
                 "2001:db8:12::/64 via 2001:db8:23::2",
+                "203.0.113.252/30 via 203.0.113.250",
+                "2001:db8:45::/64 via 2001:db8:34::4",
+                "203.0.113.64/28 via 203.0.113.250",
+                "2001:db8:64::/64 via 2001:db8:34::4",
+                "203.0.113.80/28 via 203.0.113.250",
+                "2001:db8:80::/64 via 2001:db8:34::4",
+                "203.0.113.96/28 via 203.0.113.250",
+                "2001:db8:96::/64 via 2001:db8:34::4",
+                "203.0.113.232/30 via 203.0.113.250",
+                "2001:db8:232::/64 via 2001:db8:34::4",
+                "203.0.113.112/28 via 203.0.113.250",
+                "2001:db8:112::/64 via 2001:db8:34::4",
             ]
         );
     }
@@ -411,6 +617,6 @@ mod tests {
     #[test]
     fn every_role_is_on_the_standard_topology_once() {
         assert_eq!(Topology::standard().roles(), Role::ALL);
-        assert_eq!(Topology::standard().addresses().len(), 20);
+        assert_eq!(Topology::standard().addresses().len(), 48);
     }
 }

@@ -118,7 +118,7 @@ fn every_lab_address_has_a_ptr_record() {
     require_root_or_skip!();
     let lab = Lab::start().unwrap();
     let addresses = lab.topology().addresses();
-    assert_eq!(addresses.len(), 20);
+    assert_eq!(addresses.len(), 48);
     for (ip, role) in addresses {
         let name = zone::reverse_name(ip);
         let answer = ask_udp(&lab, &name, RecordType::PTR);

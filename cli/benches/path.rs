@@ -1,0 +1,167 @@
+//! Path collectors against the standard tools, in one lab, in the same run.
+//!
+//! `cargo bench -p sonde --bench path` (root, network namespaces, `traceroute` and `mtr`
+//! installed). Every figure is the median wall time of whole processes run in the lab's
+//! client namespace (sonde's includes its dns step and its PTR lookups; traceroute and mtr
+//! do their reverse lookups too). Ping's overhead is read from sonde's own report: the ping
+//! collector's time minus the (count - 1) x interval its schedule needs.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sonde_lab::{Lab, Role};
+
+const RUNS: usize = 9;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+fn wall(lab: &Lab, program: &str, args: &[&str]) -> f64 {
+    let times = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            let out = lab
+                .command(Role::Client, program)
+                .args(args)
+                .output()
+                .expect("run");
+            assert!(
+                out.status.code().is_some(),
+                "{program} {args:?} did not finish"
+            );
+            start.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    median(times)
+}
+
+/// Median time of the traceroute collector itself (its start to its end, from the report).
+fn collector_ms(lab: &Lab, sonde: &str, target: &str, profile: &str) -> f64 {
+    let times = (0..RUNS)
+        .map(|_| {
+            let out = lab
+                .command(Role::Client, sonde)
+                .args([target, "-p", profile, "--json"])
+                .output()
+                .expect("sonde");
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            let run = &report["collectors"]["traceroute"];
+            run["end_ms"].as_f64().unwrap_or(f64::NAN) - run["start_ms"].as_f64().unwrap_or(0.0)
+        })
+        .collect();
+    median(times)
+}
+
+fn profile(name: &str, body: &str) -> String {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-path");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!("name = \"{name}\"\ndescription = \"bench\"\nextends = \"default\"\n{body}"),
+    )
+    .expect("profile");
+    path.display().to_string()
+}
+
+fn main() {
+    if let Err(e) = sonde_lab::check_available() {
+        eprintln!("SKIPPED: {e}");
+        return;
+    }
+    for tool in ["traceroute", "mtr"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            eprintln!("SKIPPED: `{tool}` is not installed (apt-get install traceroute mtr-tiny)");
+            return;
+        }
+    }
+    let lab = Lab::start().expect("lab");
+    let sonde = env!("CARGO_BIN_EXE_sonde");
+    let trace_only = |extra: &str| {
+        format!(
+            "[collectors.ping]\nenabled = false\n[collectors.traceroute]\naddresses = \"first-per-family\"\n{extra}"
+        )
+    };
+    let v4 = "[collectors.dns]\nrecord-types = [\"A\"]\n";
+    let q1 = profile("q1", &format!("{v4}{}", trace_only("probes = 1\n")));
+    let q3 = profile("q3", &format!("{v4}{}", trace_only("")));
+    let dns_only = profile(
+        "dns-only",
+        &format!(
+            "{v4}[collectors.ping]\nenabled = false\n[collectors.traceroute]\nenabled = false\n"
+        ),
+    );
+
+    println!("traceroute, clean 6-hop path (client -> far), median of {RUNS} runs, ms");
+    let base = wall(&lab, sonde, &["far.sonde.test", "-p", &dns_only]);
+    let s1 = wall(&lab, sonde, &["far.sonde.test", "-p", &q1]);
+    let s3 = wall(&lab, sonde, &["far.sonde.test", "-p", &q3]);
+    let tr16 = wall(
+        &lab,
+        "traceroute",
+        &["-q", "1", "-N", "16", "far.sonde.test"],
+    );
+    let mtr = wall(&lab, "mtr", &["--report", "-c", "1", "far.sonde.test"]);
+    let c1 = collector_ms(&lab, sonde, "far.sonde.test", &q1);
+    let c3 = collector_ms(&lab, sonde, "far.sonde.test", &q3);
+    println!("  sonde (dns only, the floor)         {base:8.1}");
+    println!("  traceroute collector alone, 1 / 3 probes per hop (PTR included) {c1:.1} / {c3:.1}");
+    println!("  sonde traceroute, 1 probe/hop       {s1:8.1}");
+    println!("  sonde traceroute, 3 probes/hop      {s3:8.1}");
+    println!(
+        "  traceroute -q 1 -N 16               {tr16:8.1}   ratio sonde(1)/traceroute {:.2}",
+        s1 / tr16
+    );
+    println!(
+        "  mtr --report -c 1                   {mtr:8.1}   ratio sonde(1)/mtr        {:.4}",
+        s1 / mtr
+    );
+
+    println!("traceroute, silent 5th hop (client -> hidden), median of {RUNS} runs, ms");
+    let h1 = wall(&lab, sonde, &["hidden.sonde.test", "-p", &q1]);
+    let h3 = wall(&lab, sonde, &["hidden.sonde.test", "-p", &q3]);
+    let classic = wall(&lab, "traceroute", &["-N", "1", "hidden.sonde.test"]);
+    let modern = wall(&lab, "traceroute", &["hidden.sonde.test"]);
+    let ch3 = collector_ms(&lab, sonde, "hidden.sonde.test", &q3);
+    println!("  sonde traceroute, 1 probe/hop       {h1:8.1}");
+    println!("  traceroute collector alone, 3 probes per hop {ch3:.1}");
+    println!("  sonde traceroute, 3 probes/hop      {h3:8.1}");
+    println!(
+        "  traceroute -N 1 (one probe at once) {classic:8.1}   ratio classic/sonde(3) {:.1}x",
+        classic / h3
+    );
+    println!(
+        "  traceroute (defaults, -N 16)        {modern:8.1}   ratio default/sonde(3) {:.1}x",
+        modern / h3
+    );
+
+    println!("ping overhead beyond the probes (client -> far, IPv4, 4 probes 200 ms apart)");
+    let ping = profile(
+        "ping",
+        &format!("{v4}[collectors.traceroute]\nenabled = false\n[collectors.ping]\ncount = 4\ninterval = \"200ms\"\n"),
+    );
+    let overheads: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let out = lab
+                .command(Role::Client, sonde)
+                .args(["far.sonde.test", "-p", &ping, "--json"])
+                .output()
+                .expect("sonde");
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            let run = &report["collectors"]["ping"];
+            let ms =
+                run["end_ms"].as_f64().unwrap_or(0.0) - run["start_ms"].as_f64().unwrap_or(0.0);
+            let rtt = report["sections"]["ping"]["targets"][0]["rtt"]["max_ms"]
+                .as_f64()
+                .unwrap_or(0.0);
+            ms - Duration::from_millis(600).as_secs_f64() * 1000.0 - rtt
+        })
+        .collect();
+    println!(
+        "  collector time - 3 x 200 ms - last RTT: median {:.2} ms, max {:.2} ms",
+        median(overheads.clone()),
+        overheads.iter().copied().fold(0.0, f64::max)
+    );
+}
