@@ -9,21 +9,9 @@ use sonde_core::Registry;
 use sonde_plugin_host::discover::{self, Loaded};
 use sonde_plugin_host::{ChildCommand, Plugin};
 
-/// `$SONDE_DATA_DIR`, else `$XDG_DATA_HOME/sonde`, else `~/.local/share/sonde`.
-pub fn data_dir() -> Option<PathBuf> {
-    let non_empty = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    non_empty("SONDE_DATA_DIR")
-        .or_else(|| non_empty("XDG_DATA_HOME").map(|d| d.join("sonde")))
-        .or_else(|| non_empty("HOME").map(|h| h.join(".local").join("share").join("sonde")))
-}
-
 /// The folder whose libraries and executables are loaded as plugins.
 pub fn folder() -> Option<PathBuf> {
-    data_dir().map(|d| d.join("plugins"))
+    sonde_core::dirs::data_dir().map(|d| d.join("plugins"))
 }
 
 /// How isolated calls start: this very executable, hidden subcommand.

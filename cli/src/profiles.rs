@@ -1,8 +1,6 @@
 //! The shipped profiles (config/*.toml, compiled in) and where user
 //! profiles live.
 
-use std::path::PathBuf;
-
 use sonde_core::profile::{Catalog, Profile};
 
 /// The built-in profiles, by name.
@@ -12,21 +10,12 @@ pub const BUILTIN: [(&str, &str); 3] = [
     ("full", include_str!("../../config/full.toml")),
 ];
 
-/// `$SONDE_CONFIG_DIR`, else `$XDG_CONFIG_HOME/sonde`, else `~/.config/sonde`.
-pub fn config_dir() -> Option<PathBuf> {
-    let non_empty = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    non_empty("SONDE_CONFIG_DIR")
-        .or_else(|| non_empty("XDG_CONFIG_HOME").map(|d| d.join("sonde")))
-        .or_else(|| non_empty("HOME").map(|h| h.join(".config").join("sonde")))
-}
-
 /// The catalog: user profiles first, then built-ins.
 pub fn catalog() -> Catalog {
-    Catalog::new(BUILTIN.to_vec(), config_dir().map(|d| d.join("profiles")))
+    Catalog::new(
+        BUILTIN.to_vec(),
+        sonde_core::dirs::config_dir().map(|d| d.join("profiles")),
+    )
 }
 
 /// A merged profile written back as TOML, for `profiles show --resolved`.

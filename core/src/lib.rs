@@ -10,6 +10,7 @@
 pub mod address;
 pub mod collector;
 pub mod date;
+pub mod dirs;
 pub mod duration;
 mod engine;
 pub mod plan;

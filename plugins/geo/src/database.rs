@@ -202,26 +202,12 @@ pub fn find(setting: Option<&Path>) -> Option<(PathBuf, &'static str)> {
     if let Some(path) = std::env::var_os(crate::config::DATABASE_ENV).filter(|v| !v.is_empty()) {
         return Some((PathBuf::from(path), "$SONDE_GEO_DB"));
     }
-    let dir = data_dir()?;
+    let dir = sonde_core::dirs::data_dir()?;
     DATA_DIR_NAMES
         .iter()
         .map(|name| dir.join(name))
         .find(|p| p.is_file())
         .map(|p| (p, "the data directory"))
-}
-
-/// sonde's folder in the user's data directory
-/// (`$XDG_DATA_HOME/sonde`, else `~/.local/share/sonde`).
-pub fn data_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".local/share"))
-        })?;
-    Some(base.join("sonde"))
 }
 
 fn pick(names: &BTreeMap<String, String>, language: &str) -> Option<String> {

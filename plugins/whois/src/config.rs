@@ -183,10 +183,7 @@ impl WhoisConfig {
     pub fn cache_folder(&self) -> Option<PathBuf> {
         let base = match &self.cache_dir {
             Some(dir) => dir.clone(),
-            None => match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-                Some(dir) => PathBuf::from(dir).join("sonde"),
-                None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/sonde"),
-            },
+            None => sonde_core::dirs::cache_dir()?,
         };
         Some(base.join("rdap"))
     }
