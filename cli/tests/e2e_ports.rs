@@ -131,7 +131,7 @@ fn every_port_classified_with_services_and_banners() {
     let spec = "20-30,79-82,440-445,8079-8082,8440-8450,9990-9999";
     let path = profile(
         "classify",
-        &format!("[collectors.ports]\nports = \"{spec}\"\nmethod = \"connect\"\nbanners = true\n"),
+        &format!("[collectors.ports]\nports = \"{spec}\"\nmethod = \"connect\"\nbanners = true\n[collectors.tls]\nenabled = false\n"),
     );
     let o = sonde(
         &lab,
@@ -251,4 +251,91 @@ fn a_deadline_keeps_what_was_classified() {
     );
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("not reached"), "{text}");
+}
+
+#[test]
+fn a_syn_scan_classifies_every_port_exactly() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    require_firewall(&lab);
+    for (name, spec) in [
+        (
+            "syn-some",
+            "20-30,79-82,440-445,8079-8082,8440-8450,9990-9999",
+        ),
+        ("syn-all", "all"),
+    ] {
+        let path = profile(
+            name,
+            &format!(
+                "[collectors.ports]\nports = \"{spec}\"\nmethod = \"syn\"\nbanners = true\n\
+                 timeout = \"60s\"\n[collectors.tls]\nenabled = false\n"
+            ),
+        );
+        let o = sonde(
+            &lab,
+            &[
+                target(),
+                "--ports",
+                "--json",
+                "--timeout",
+                "90s",
+                "--profile",
+                path.to_str().expect("utf-8"),
+            ],
+        );
+        let report = json(&o);
+        let section = &report["sections"]["ports"];
+        assert_eq!(section["method"], "syn", "{spec}: {}", section["fallback"]);
+        assert!(section.get("fallback").is_none());
+        assert_exact(section, &PortSet::parse(spec).expect("spec"));
+        for host in section["hosts"].as_array().expect("hosts") {
+            assert_eq!(
+                open_port(host, ports::SSH)["banner"]["text"],
+                escaped(ports::SSH_BANNER),
+                "banners are read after a SYN scan too"
+            );
+        }
+    }
+}
+
+#[test]
+fn without_raw_sockets_syn_falls_back_to_connect_with_the_reason() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    require_firewall(&lab);
+    let spec = "20-30,79-82,440-445,9990-9999";
+    let path = profile(
+        "fallback",
+        &format!("[collectors.ports]\nports = \"{spec}\"\nmethod = \"syn\"\n[collectors.tls]\nenabled = false\n"),
+    );
+    // The same sonde as an unprivileged user: no CAP_NET_RAW.
+    let unprivileged = |extra: &[&str]| {
+        lab.command(Role::Client, "setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_sonde"))
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("setpriv runs")
+    };
+    if !unprivileged(&["--version"]).status.success() {
+        sonde_lab::report_skip(&sonde_lab::LabError::Unavailable(
+            "the sonde binary is not executable by an unprivileged user here".into(),
+        ));
+        return;
+    }
+    let o = unprivileged(&[
+        target(),
+        "--ports",
+        "--json",
+        "--profile",
+        path.to_str().expect("utf-8"),
+    ]);
+    let report = json(&o);
+    let section = &report["sections"]["ports"];
+    assert_eq!(section["method"], "connect");
+    let why = section["fallback"].as_str().expect("a fallback reason");
+    assert!(why.contains("needs root or CAP_NET_RAW"), "{why}");
+    assert_exact(section, &PortSet::parse(spec).expect("spec"));
 }

@@ -8,8 +8,10 @@ use sonde_dns::DnsOutput;
 use tokio::time::Instant;
 
 use crate::config::{Method, PortsConfig};
+use crate::output::HostScan;
 use crate::output::{PortsOutput, ScanMethod};
-use crate::{connect, limits};
+use crate::portspec::PortSet;
+use crate::{connect, limits, syn};
 
 /// How long before the collector's deadline the scan stops, so that what it found is handed
 /// back before the scheduler aborts it: a tenth of the time left, between 100 and 500 ms.
@@ -36,25 +38,56 @@ pub(crate) async fn run(config: &PortsConfig, ctx: &Context) -> Result<PortsOutp
             budget.soft_limit, budget.in_use
         ));
     }
-    let (method, fallback) = match config.method {
-        Method::Connect => (ScanMethod::Connect, None),
-        Method::Auto | Method::Syn => (
-            ScanMethod::Connect,
-            (config.method == Method::Syn)
-                .then(|| "SYN scan is not built into this version of sonde".to_string()),
-        ),
-    };
     let stop_at = ctx.deadline() - stop_margin(ctx.remaining());
-    let params = connect::Params {
+    let banner = config
+        .banners
+        .then_some((config.banner_bytes, config.banner_timeout));
+    let connect_params = connect::Params {
         bounds: config.bounds(),
         retries: config.retries,
         concurrency,
-        banner: config
-            .banners
-            .then_some((config.banner_bytes, config.banner_timeout)),
+        banner,
         stop_at,
     };
-    let hosts = connect::scan(&addrs, &ports, params).await;
+    let (mut method, mut fallback) = (ScanMethod::Connect, None);
+    let mut hosts = None;
+    if matches!(config.method, Method::Auto | Method::Syn) {
+        let families = [false, true]
+            .into_iter()
+            .filter(|v6| addrs.iter().any(|a| a.is_ipv6() == *v6));
+        match families
+            .map(syn::available)
+            .collect::<Result<Vec<()>, String>>()
+        {
+            Err(why) => fallback = Some(why),
+            Ok(_) => {
+                let params = syn::Params {
+                    bounds: config.bounds(),
+                    retries: config.retries,
+                    rate: config.rate,
+                    stop_at,
+                };
+                match syn::scan(&addrs, &ports, params).await {
+                    Ok(found) => {
+                        method = ScanMethod::Syn;
+                        hosts = Some(found);
+                    }
+                    Err(e) => {
+                        fallback = Some(format!("the SYN scan failed ({e}); connect was used"))
+                    }
+                }
+            }
+        }
+    }
+    let hosts = match hosts {
+        Some(mut found) => {
+            if banner.is_some() {
+                read_banners(&mut found, connect_params).await;
+            }
+            found
+        }
+        None => connect::scan(&addrs, &ports, connect_params).await,
+    };
     let mut out = PortsOutput {
         method,
         fallback,
@@ -77,6 +110,22 @@ pub(crate) async fn run(config: &PortsConfig, ctx: &Context) -> Result<PortsOutp
         ));
     }
     Ok(out)
+}
+
+/// A SYN scan sees no data: banners come from one connection to each open port afterwards.
+async fn read_banners(hosts: &mut [HostScan], params: connect::Params) {
+    for host in hosts.iter_mut() {
+        let open = PortSet::from_ports(host.open.iter().map(|p| p.port).collect());
+        if open.is_empty() {
+            continue;
+        }
+        let read = connect::scan(&[host.ip], &open, params).await;
+        for found in read.iter().flat_map(|h| &h.open) {
+            if let Some(p) = host.open.iter_mut().find(|p| p.port == found.port) {
+                p.banner = found.banner.clone();
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod output;
 pub mod portspec;
 pub mod rtt;
 pub mod services;
+pub mod syn;
 mod tally;
 mod view;
 

@@ -46,6 +46,11 @@ impl Host {
 
     pub(crate) fn open(&self, port: u16, rtt: Duration, banner: Option<Banner>) {
         self.rtt.sample(rtt);
+        self.open_unsampled(port, rtt, banner);
+    }
+
+    /// An open port whose round trip is not a clean sample (the answer to a retried probe).
+    pub(crate) fn open_unsampled(&self, port: u16, rtt: Duration, banner: Option<Banner>) {
         self.with(|f| {
             f.open.push(OpenPort {
                 port,
@@ -58,6 +63,11 @@ impl Host {
 
     pub(crate) fn closed(&self, port: u16, rtt: Duration) {
         self.rtt.sample(rtt);
+        self.closed_unsampled(port);
+    }
+
+    /// A closed port whose round trip is not a clean sample.
+    pub(crate) fn closed_unsampled(&self, port: u16) {
         self.with(|f| f.closed.push(port));
     }
 

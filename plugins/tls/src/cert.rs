@@ -43,9 +43,10 @@ fn rfc3339(ts: i64) -> String {
         .unwrap_or_else(|| ts.to_string())
 }
 
-/// Whole days from `now` to `until` (rounded down; negative when past).
+/// Whole days from `now` to `until`, rounded toward zero: 89 days and 23 hours left is 89,
+/// expired 30 days and an hour ago is -30.
 pub fn days_between(now: i64, until: i64) -> i64 {
-    (until - now).div_euclid(86_400)
+    (until - now) / 86_400
 }
 
 fn signature_name(oid: &str) -> String {
@@ -277,7 +278,8 @@ mod tests {
     #[test]
     fn days_round_down() {
         assert_eq!(days_between(0, 86_400 * 3 - 1), 2);
-        assert_eq!(days_between(0, -1), -1);
+        assert_eq!(days_between(0, -86_400 * 30 - 3600), -30);
+        assert_eq!(days_between(0, -1), 0);
         assert_eq!(days_between(0, 0), 0);
     }
 

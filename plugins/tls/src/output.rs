@@ -75,7 +75,7 @@ pub struct CertInfo {
     pub not_before: String,
     /// End of validity, RFC 3339.
     pub not_after: String,
-    /// Whole days until `not_after` (negative once expired).
+    /// Whole days until `not_after`, toward zero (negative once expired).
     pub days_left: i64,
     /// The public key.
     pub key: KeyInfo,

@@ -1,0 +1,478 @@
+//! End to end: `sonde --ports` in the lab's client namespace runs tls on the TLS ports ports
+//! found open on the target; every field and verdict checked against the certificates the lab
+//! made ([`sonde_lab::pki`]) and the servers it runs ([`sonde_lab::ports`]). Needs root;
+//! skips visibly otherwise.
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use sonde_lab::pki::{self, LabCert};
+use sonde_lab::ports;
+use sonde_lab::{addr, require_root_or_skip, zone, Lab, Role};
+
+fn sonde(lab: &Lab, args: &[&str]) -> Output {
+    lab.command(Role::Client, env!("CARGO_BIN_EXE_sonde"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("sonde runs in the client namespace")
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn temp(test: &str, file: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sonde-e2e-tls-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(file);
+    std::fs::write(&path, text).expect("written");
+    path
+}
+
+fn profile(test: &str, extra: &str) -> PathBuf {
+    temp(
+        test,
+        "profile.toml",
+        &format!("name = \"{test}\"\nextends = \"default\"\n{extra}"),
+    )
+}
+
+fn target() -> &'static str {
+    zone::TARGET_NAME.trim_end_matches('.')
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+fn hex(bytes: &[u8], upper: bool) -> String {
+    bytes
+        .iter()
+        .map(|b| {
+            if upper {
+                format!("{b:02X}")
+            } else {
+                format!("{b:02x}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn serial(n: u64) -> String {
+    let bytes = n.to_be_bytes();
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(7);
+    hex(&bytes[first..], false)
+}
+
+fn rfc3339(ts: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .expect("time")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+/// Days left toward zero at some moment between `before` and `after`.
+fn days_options(not_after: i64, before: i64, after: i64) -> [i64; 2] {
+    [(not_after - before) / 86_400, (not_after - after) / 86_400]
+}
+
+/// Checks one certificate of a reported chain against the lab's.
+fn assert_cert(got: &Value, want: &LabCert, issuer_cn: &str, window: (i64, i64)) {
+    let cn = &want.subject_cn;
+    assert_eq!(got["common_name"], cn.as_str(), "{got}");
+    assert_eq!(
+        got["subject"],
+        format!("O={}, CN={cn}", pki::ORGANISATION),
+        "{cn}"
+    );
+    assert_eq!(
+        got["issuer"],
+        format!("O={}, CN={issuer_cn}", pki::ORGANISATION),
+        "{cn}"
+    );
+    let sans: Vec<&str> = got["sans"]
+        .as_array()
+        .expect("sans")
+        .iter()
+        .map(|s| s.as_str().expect("san"))
+        .collect();
+    assert_eq!(sans, want.sans, "{cn}");
+    assert_eq!(got["serial"], serial(want.serial), "{cn}");
+    assert_eq!(got["sha256"], hex(&want.sha256, true), "{cn}");
+    assert_eq!(got["not_before"], rfc3339(want.not_before), "{cn}");
+    assert_eq!(got["not_after"], rfc3339(want.not_after), "{cn}");
+    let days = got["days_left"].as_i64().expect("days");
+    assert!(
+        days_options(want.not_after, window.0, window.1).contains(&days),
+        "{cn}: {days} days left"
+    );
+    assert_eq!(
+        format!(
+            "{} {}",
+            got["key"]["algorithm"].as_str().expect("alg"),
+            got["key"]["curve"].as_str().expect("curve")
+        ),
+        want.key,
+        "{cn}"
+    );
+    assert_eq!(got["signature_algorithm"], want.signature, "{cn}");
+}
+
+fn endpoint<'a>(tls: &'a Value, ip: &str, port: u16) -> &'a Value {
+    tls["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .find(|e| e["ip"] == ip && e["port"] == port)
+        .unwrap_or_else(|| panic!("no endpoint {ip}:{port} in {tls}"))
+}
+
+fn versions(e: &Value) -> Vec<(String, String)> {
+    e["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().expect("v").to_string(),
+                v["support"].as_str().expect("s").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn support(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn ports_then_tls_on_443_with_the_whole_chain() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let before = now();
+    let o = sonde(&lab, &[target(), "--ports", "--json"]);
+    let after = now();
+    let report = json(&o);
+    assert_eq!(report["collectors"]["ports"]["outcome"]["status"], "ok");
+    assert_eq!(
+        report["collectors"]["tls"]["outcome"]["status"], "ok",
+        "{}",
+        report["errors"]
+    );
+    assert!(report["errors"].get("tls").is_none());
+    let tls = &report["sections"]["tls"];
+    assert_eq!(tls["candidates"], serde_json::json!([443]));
+    assert_eq!(
+        tls["endpoints"].as_array().expect("endpoints").len(),
+        2,
+        "443 on both addresses"
+    );
+    let pki = lab.pki();
+    for ip in [addr::TARGET_V4.to_string(), addr::TARGET_V6.to_string()] {
+        let e = endpoint(tls, &ip, ports::HTTPS);
+        assert!(e.get("failure").is_none(), "{e}");
+        assert_eq!(e["sni"], target());
+        assert_eq!(e["protocol"], "TLSv1.3");
+        assert_eq!(e["cipher_suite"], "TLS13_AES_256_GCM_SHA384");
+        assert_eq!(e["key_exchange"], "X25519");
+        assert_eq!(e["alpn"], ports::ALPN);
+        let chain = e["chain"].as_array().expect("chain");
+        assert_eq!(chain.len(), 2, "leaf and intermediate, as sent");
+        assert_cert(
+            &chain[0],
+            &pki.leaf.chain[0],
+            pki::INTERMEDIATE_CN,
+            (before, after),
+        );
+        assert_cert(&chain[1], &pki.intermediate, pki::ROOT_CN, (before, after));
+        assert_eq!(chain[0]["is_ca"], false);
+        assert_eq!(chain[1]["is_ca"], true);
+        assert_eq!(e["chain_problems"], serde_json::json!([]));
+        let v = &e["verdict"];
+        assert_eq!(v["web_roots"]["trusted"], false);
+        assert_eq!(v["web_roots"]["error"], "unknown issuer");
+        assert!(v.get("ca_bundle").is_none());
+        assert_eq!(v["hostname_match"], true);
+        assert_eq!(v["checked_name"], target());
+        assert_eq!(v["expired"], false);
+        assert_eq!(v["self_signed"], false);
+        assert_eq!(e["ocsp"]["bytes"], pki::OCSP_STAPLE.len());
+        assert_eq!(
+            versions(e),
+            support(&[
+                ("TLSv1.3", "yes"),
+                ("TLSv1.2", "yes"),
+                ("TLSv1.1", "no"),
+                ("TLSv1.0", "no"),
+                ("SSLv3", "no"),
+            ])
+        );
+    }
+    // The text form: warnings first, a one-line-per-certificate chain.
+    let o = sonde(&lab, &[target(), "--ports"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let tls_text = text.split("\nTLS").nth(1).expect("a TLS section");
+    let lines: Vec<&str> = tls_text.lines().map(str::trim).collect();
+    assert_eq!(lines[1], "203.0.113.10:443");
+    assert_eq!(lines[2], "the chain is not trusted: unknown issuer");
+    assert!(
+        tls_text.contains("TLSv1.3, TLS13_AES_256_GCM_SHA384, X25519"),
+        "{tls_text}"
+    );
+    assert!(tls_text.contains("sonde lab intermediate CA  ECDSA P-256  ecdsa-with-SHA384"));
+    assert!(tls_text.contains("[2001:db8:113::10]:443  same as 203.0.113.10:443"));
+}
+
+#[test]
+fn every_certificate_problem_has_its_verdict() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let pki = lab.pki();
+    let bundle = temp("verdicts", "ca.pem", &pki.root.pem);
+    let path = profile(
+        "verdicts",
+        &format!(
+            "[collectors.ports]\nports = \"443,8443-8448\"\nmethod = \"connect\"\n\
+             [collectors.tls]\nports = [443, 8443, 8444, 8445, 8446, 8447, 8448]\n\
+             ca-bundle = \"{}\"\n",
+            bundle.display()
+        ),
+    );
+    let before = now();
+    let o = sonde(
+        &lab,
+        &[
+            target(),
+            "--ports",
+            "--json",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    let after = now();
+    let report = json(&o);
+    assert_eq!(
+        report["collectors"]["tls"]["outcome"]["status"], "ok",
+        "{}",
+        report["errors"]
+    );
+    let tls = &report["sections"]["tls"];
+    assert_eq!(tls["endpoints"].as_array().expect("endpoints").len(), 14);
+    let v4 = addr::TARGET_V4.to_string();
+    let verdict = |port: u16| endpoint(tls, &v4, port)["verdict"].clone();
+    let bundle_error = |port: u16| verdict(port)["ca_bundle"]["error"].clone();
+
+    // The good chain is trusted by the lab's root, not by the web's.
+    assert_eq!(verdict(ports::HTTPS)["ca_bundle"]["trusted"], true);
+    assert_eq!(verdict(ports::HTTPS)["web_roots"]["trusted"], false);
+
+    let expired = verdict(ports::TLS_EXPIRED);
+    assert_eq!(expired["expired"], true);
+    assert_eq!(bundle_error(ports::TLS_EXPIRED), "expired");
+    assert!(
+        days_options(pki.expired.chain[0].not_after, before, after)
+            .contains(&expired["days_left"].as_i64().expect("days")),
+        "{expired}"
+    );
+    assert_eq!(expired["days_left"], -pki::EXPIRED_DAYS_AGO);
+    assert_cert(
+        &endpoint(tls, &v4, ports::TLS_EXPIRED)["chain"][0],
+        &pki.expired.chain[0],
+        pki::INTERMEDIATE_CN,
+        (before, after),
+    );
+
+    let wrong = verdict(ports::TLS_WRONG_NAME);
+    assert_eq!(wrong["hostname_match"], false);
+    assert_eq!(wrong["expired"], false);
+    assert_eq!(
+        bundle_error(ports::TLS_WRONG_NAME),
+        "not valid for the name"
+    );
+    assert_eq!(
+        endpoint(tls, &v4, ports::TLS_WRONG_NAME)["chain"][0]["sans"],
+        serde_json::json!([pki::WRONG_NAME])
+    );
+
+    let own = verdict(ports::TLS_SELF_SIGNED);
+    assert_eq!(own["self_signed"], true);
+    assert_eq!(own["hostname_match"], true);
+    assert_eq!(bundle_error(ports::TLS_SELF_SIGNED), "unknown issuer");
+    let own_chain = endpoint(tls, &v4, ports::TLS_SELF_SIGNED)["chain"].clone();
+    assert_eq!(own_chain.as_array().expect("chain").len(), 1);
+    assert_cert(
+        &own_chain[0],
+        &pki.self_signed.chain[0],
+        pki::LEAF_NAMES[0],
+        (before, after),
+    );
+    assert_eq!(own_chain[0]["self_signed"], true);
+
+    let only12 = endpoint(tls, &v4, ports::TLS12_ONLY);
+    assert_eq!(only12["protocol"], "TLSv1.2");
+    assert_eq!(
+        only12["cipher_suite"],
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
+    );
+    assert_eq!(only12["verdict"]["ca_bundle"]["trusted"], true);
+    assert_eq!(
+        versions(only12),
+        support(&[
+            ("TLSv1.3", "no"),
+            ("TLSv1.2", "yes"),
+            ("TLSv1.1", "no"),
+            ("TLSv1.0", "no"),
+            ("SSLv3", "no"),
+        ])
+    );
+
+    let legacy = endpoint(tls, &v4, ports::TLS_LEGACY);
+    assert_eq!(legacy["failure"]["kind"], "incompatible", "{legacy}");
+    assert!(legacy.get("verdict").is_none(), "no certificate was seen");
+    assert_eq!(
+        versions(legacy),
+        support(&[
+            ("TLSv1.3", "no"),
+            ("TLSv1.2", "no"),
+            ("TLSv1.1", "yes"),
+            ("TLSv1.0", "yes"),
+            ("SSLv3", "no"),
+        ])
+    );
+    assert!(legacy["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .any(|w| w == "TLSv1.0 is accepted (deprecated, RFC 8996)"));
+
+    let mis = endpoint(tls, &v4, ports::TLS_MISORDERED);
+    assert_eq!(mis["chain"].as_array().expect("chain").len(), 3);
+    assert_eq!(
+        mis["chain_problems"],
+        serde_json::json!([
+            "out of order: the issuer of #1 (target.sonde.test) is #3 (sonde lab intermediate CA), not the next certificate",
+            "#2 (sonde lab root CA) is a self-signed root; servers should not send it",
+        ])
+    );
+    assert_eq!(
+        mis["verdict"]["ca_bundle"]["trusted"], true,
+        "webpki reorders"
+    );
+}
+
+#[test]
+fn failed_handshakes_are_results_with_reasons() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let path = profile(
+        "failures",
+        "[collectors.ports]\nports = \"22,9999\"\nmethod = \"connect\"\n\
+         [collectors.tls]\nprobe = \"all-open\"\nhandshake-timeout = \"500ms\"\n",
+    );
+    let o = sonde(
+        &lab,
+        &[
+            target(),
+            "--ports",
+            "--json",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a failed collector is a problem, not a crash"
+    );
+    let report = json(&o);
+    assert_eq!(report["collectors"]["tls"]["outcome"]["status"], "failed");
+    let error = report["errors"]["tls"].as_str().expect("errors[tls]");
+    assert!(error.starts_with("no TLS handshake completed"), "{error}");
+    let tls = &report["sections"]["tls"];
+    let v4 = addr::TARGET_V4.to_string();
+    assert_eq!(endpoint(tls, &v4, ports::SSH)["failure"]["kind"], "not_tls");
+    assert_eq!(
+        endpoint(tls, &v4, ports::SILENT)["failure"]["kind"],
+        "timeout"
+    );
+}
+
+#[test]
+fn tls_is_skipped_with_its_reason_when_no_tls_port_is_open() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let path = profile(
+        "skip",
+        "[collectors.ports]\nports = \"22,25,8080\"\nmethod = \"connect\"\n",
+    );
+    let o = sonde(
+        &lab,
+        &[
+            target(),
+            "--ports",
+            "--json",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0));
+    let outcome = &report["collectors"]["tls"]["outcome"];
+    assert_eq!(outcome["status"], "skipped");
+    assert_eq!(outcome["reason"], "no TLS port open (looked for 443)");
+    assert!(report["errors"].get("tls").is_none());
+}
+
+#[test]
+fn ip_only_mode_checks_the_address() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let path = profile(
+        "ip",
+        "[collectors.ports]\nports = \"443\"\n[collectors.tls]\nsni = \"none\"\n",
+    );
+    let o = sonde(
+        &lab,
+        &[
+            target(),
+            "--ports",
+            "--json",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    let report = json(&o);
+    let tls = &report["sections"]["tls"];
+    for ip in [addr::TARGET_V4.to_string(), addr::TARGET_V6.to_string()] {
+        let e = endpoint(tls, &ip, ports::HTTPS);
+        assert!(e.get("sni").is_none(), "no SNI sent");
+        assert_eq!(e["verdict"]["checked_name"], ip);
+        assert_eq!(
+            e["verdict"]["hostname_match"], true,
+            "the leaf names the address"
+        );
+    }
+    // A target given as an address gets the same mode by itself.
+    let v4 = addr::TARGET_V4.to_string();
+    let o = sonde(&lab, &[&v4, "--ports", "--json"]);
+    let report = json(&o);
+    let e = endpoint(&report["sections"]["tls"], &v4, ports::HTTPS);
+    assert!(e.get("sni").is_none());
+    assert_eq!(e["verdict"]["checked_name"], v4);
+}
