@@ -1,9 +1,12 @@
-//! How a section reads as text: the same fields, tables, notes and groups
-//! sonde's built-in collectors use, sent as JSON beside the section.
+//! How a section reads as text: fields, tables, notes and groups, each with
+//! a tone. Built-in collectors and plugins describe their sections with the
+//! same types (plugins send them as JSON beside the section); the CLI decides
+//! alignment and colour. Keeping drawing out of the collectors means every
+//! section looks alike and the engine never touches a terminal.
 
 use serde::{Deserialize, Serialize};
 
-/// How a value stands out when drawn.
+/// How a value should stand out when drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tone {
@@ -12,7 +15,7 @@ pub enum Tone {
     Normal,
     /// A healthy result.
     Good,
-    /// Something to look at.
+    /// Something the user should look at.
     Warn,
     /// A failure.
     Bad,
@@ -20,15 +23,15 @@ pub enum Tone {
     Dim,
 }
 
-/// One element of a view.
+/// One element of a section's text form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "item", rename_all = "snake_case")]
 pub enum Item {
-    /// A key and its value, aligned with the neighbouring fields.
+    /// A key and its value, aligned with the other fields of the same group.
     Field {
-        /// Label.
+        /// The label shown on the left.
         key: String,
-        /// Value.
+        /// The value shown on the right.
         value: String,
         /// How the value stands out.
         tone: Tone,
@@ -37,26 +40,26 @@ pub enum Item {
     Table {
         /// Column titles.
         headers: Vec<String>,
-        /// One vector of cells per row.
+        /// Cells, one vector per row, as many cells as headers.
         rows: Vec<Vec<String>>,
     },
-    /// A sentence.
+    /// A free sentence: a warning, a hint, an explanation.
     Note {
         /// The sentence.
         text: String,
         /// How it stands out.
         tone: Tone,
     },
-    /// A titled, indented sub-group.
+    /// A titled sub-group, drawn indented under its title.
     Group {
-        /// Title.
+        /// The group's title.
         title: String,
-        /// Content.
+        /// What the group holds.
         items: Vec<Item>,
     },
 }
 
-/// The text form of a section, built with the chained helpers.
+/// The text form of one section, built with the chained helpers below.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct View {
     /// The elements, in display order.
@@ -84,16 +87,22 @@ impl View {
         self
     }
 
-    /// Adds a table.
-    pub fn table<H: Into<String>>(
-        mut self,
-        headers: impl IntoIterator<Item = H>,
-        rows: Vec<Vec<String>>,
-    ) -> Self {
-        self.items.push(Item::Table {
-            headers: headers.into_iter().map(Into::into).collect(),
-            rows,
-        });
+    /// Adds a table; rows shorter than the header are padded with blanks.
+    pub fn table<H, R>(mut self, headers: H, rows: R) -> Self
+    where
+        H: IntoIterator,
+        H::Item: Into<String>,
+        R: IntoIterator<Item = Vec<String>>,
+    {
+        let headers: Vec<String> = headers.into_iter().map(Into::into).collect();
+        let rows = rows
+            .into_iter()
+            .map(|mut row| {
+                row.resize(headers.len().max(row.len()), String::new());
+                row
+            })
+            .collect();
+        self.items.push(Item::Table { headers, rows });
         self
     }
 
@@ -113,5 +122,50 @@ impl View {
             items: inner.items,
         });
         self
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// A generic view of any JSON section: scalars become fields, objects
+    /// become groups, arrays of scalars are joined. Used for sections whose
+    /// collector has no view of its own (plugins, older reports).
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        use serde_json::Value;
+        fn scalar(v: &Value) -> Option<String> {
+            match v {
+                Value::Null => Some("-".into()),
+                Value::Bool(b) => Some(b.to_string()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::String(s) => Some(s.clone()),
+                Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => {
+                    Some(a.iter().filter_map(scalar).collect::<Vec<_>>().join(", "))
+                }
+                _ => None,
+            }
+        }
+        let mut view = View::new();
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    view = match scalar(v) {
+                        Some(s) => view.field(k, s),
+                        None => view.group(k, View::from_json(v)),
+                    };
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    view = match scalar(v) {
+                        Some(s) => view.field(format!("[{i}]"), s),
+                        None => view.group(format!("[{i}]"), View::from_json(v)),
+                    };
+                }
+            }
+            other => view = view.field("value", scalar(other).unwrap_or_default()),
+        }
+        view
     }
 }

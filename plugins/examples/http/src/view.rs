@@ -53,7 +53,7 @@ fn check_view(c: &Check) -> View {
         v = v.toned("timing", parts.join(" · "), Tone::Dim);
     }
     if c.hops.len() > 1 {
-        let rows = c
+        let rows: Vec<Vec<String>> = c
             .hops
             .iter()
             .map(|h| {
