@@ -41,7 +41,11 @@ fn timed(n: usize, mut make: impl FnMut() -> Command) -> (Duration, Output) {
 }
 
 fn secs(d: Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
+    if d < Duration::from_secs(1) {
+        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    } else {
+        format!("{:.2} s", d.as_secs_f64())
+    }
 }
 
 fn profile(name: &str, text: &str) -> PathBuf {
@@ -398,7 +402,8 @@ fn main() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let openssl_ok = String::from_utf8_lossy(&o_openssl.stdout).contains("CN=target.sonde.test");
+    let openssl_text = String::from_utf8_lossy(&o_openssl.stdout).replace(" = ", "=");
+    let openssl_ok = openssl_text.contains("CN=target.sonde.test");
     let nse_ok = String::from_utf8_lossy(&o_nse.stdout).contains("commonName=target.sonde.test");
     row(
         "TLS inspection of 443",
