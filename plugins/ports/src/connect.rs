@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio::time::{sleep, sleep_until, Instant};
 
 use crate::output::{Banner, HostScan};
@@ -31,7 +31,7 @@ pub struct Params {
     pub bounds: Bounds,
     /// Extra probes for a port without an answer.
     pub retries: u8,
-    /// Workers (connections in flight at once).
+    /// Most connections in flight at once.
     pub concurrency: usize,
     /// Banner grab: most bytes and longest wait, when asked for.
     pub banner: Option<(usize, Duration)>,
@@ -62,8 +62,17 @@ struct Shared {
     /// Jobs not finished yet (queued or in flight).
     pending: AtomicUsize,
     wake: Notify,
+    /// Slots for probes in flight: [`START_SLOTS`] at first, one more for each probe still
+    /// unanswered after the floor timeout, up to `concurrency`.
+    slots: Semaphore,
+    granted: AtomicUsize,
     params: Params,
 }
+
+/// Probes in flight at the start. Answering hosts are scanned fastest with a few hundred
+/// sockets at once (more only adds kernel contention); each silent port adds a slot, so
+/// a filtering host soon has thousands of probes waiting in parallel.
+pub const START_SLOTS: usize = 512;
 
 /// Scans `ports` on every address; results in the order of `addrs`.
 pub async fn scan(addrs: &[IpAddr], ports: &PortSet, params: Params) -> Vec<HostScan> {
@@ -88,6 +97,8 @@ pub async fn scan(addrs: &[IpAddr], ports: &PortSet, params: Params) -> Vec<Host
         queue: Mutex::new(queue),
         pending: AtomicUsize::new(total),
         wake: Notify::new(),
+        slots: Semaphore::new(START_SLOTS.min(params.concurrency)),
+        granted: AtomicUsize::new(START_SLOTS.min(params.concurrency)),
         params,
     });
     let workers = params.concurrency.clamp(1, total.max(1));
@@ -116,6 +127,16 @@ fn push(shared: &Shared, job: Job, front: bool) {
     }
     drop(q);
     shared.wake.notify_one();
+}
+
+/// Whether one more slot may be granted (below `concurrency`).
+fn grant(shared: &Shared) -> bool {
+    shared
+        .granted
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |g| {
+            (g < shared.params.concurrency).then_some(g + 1)
+        })
+        .is_ok()
 }
 
 fn done(shared: &Shared) {
@@ -155,8 +176,12 @@ async fn worker(shared: Arc<Shared>) {
             }
             continue;
         }
+        let Ok(_slot) = shared.slots.acquire().await else {
+            return;
+        };
         host.probe_sent();
-        match probe(host, job.port, &params).await {
+        let answer = probe(&shared, host, job.port).await;
+        match answer {
             Answer::Open(rtt, banner) => {
                 host.open(job.port, rtt, banner);
                 done(&shared);
@@ -191,8 +216,6 @@ fn socket_for(ip: IpAddr) -> io::Result<TcpSocket> {
         IpAddr::V4(_) => TcpSocket::new_v4()?,
         IpAddr::V6(_) => TcpSocket::new_v6()?,
     };
-    // An abortive close: no TIME_WAIT left behind for each open port, as scanners do.
-    socket.set_zero_linger()?;
     Ok(socket)
 }
 
@@ -207,7 +230,8 @@ fn is_local_shortage(e: &io::Error) -> bool {
     )
 }
 
-async fn probe(host: &Host, port: u16, params: &Params) -> Answer {
+async fn probe(shared: &Shared, host: &Host, port: u16) -> Answer {
+    let params = &shared.params;
     let socket = match socket_for(host.ip) {
         Ok(s) => s,
         Err(e) if is_local_shortage(&e) => return Answer::Local,
@@ -216,14 +240,28 @@ async fn probe(host: &Host, port: u16, params: &Params) -> Answer {
     let start = Instant::now();
     let connect = socket.connect(SocketAddr::new(host.ip, port));
     tokio::pin!(connect);
+    let mut slow = false;
     let result = loop {
         // The host's timeout is read again on each wake: answers to other probes may have
         // tightened (or widened) it since this probe left.
-        let limit = (start + host.rtt.timeout()).min(params.stop_at);
+        // Wake at least every half floor, so a probe sent before the first answers learns
+        // the measured timeout instead of sitting out the initial one.
+        let limit = (start + host.rtt.timeout())
+            .min(params.stop_at)
+            .min(Instant::now() + params.bounds.floor / 2);
         tokio::select! {
             r = &mut connect => break Some(r),
             () = sleep_until(limit) => {
-                if Instant::now() >= (start + host.rtt.timeout()).min(params.stop_at) {
+                let now = Instant::now();
+                // A probe still waiting past the floor holds its slot without using the
+                // machine: open one more, so silent ports are waited on in parallel.
+                if !slow && now >= start + params.bounds.floor {
+                    slow = true;
+                    if grant(shared) {
+                        shared.slots.add_permits(1);
+                    }
+                }
+                if now >= (start + host.rtt.timeout()).min(params.stop_at) {
                     break None;
                 }
             }
@@ -233,6 +271,9 @@ async fn probe(host: &Host, port: u16, params: &Params) -> Answer {
     match result {
         None => Answer::Silent,
         Some(Ok(stream)) => {
+            // An abortive close: no TIME_WAIT left behind for each open port, as scanners
+            // do. Set only on connected sockets: one system call less for every other port.
+            let _ = stream.set_zero_linger();
             let banner = match params.banner {
                 Some((bytes, wait)) => Some(read_banner(stream, bytes, wait, params.stop_at).await),
                 None => None,

@@ -313,7 +313,11 @@ pub async fn scan(addrs: &[IpAddr], ports: &PortSet, params: Params) -> io::Resu
     };
     let families = Arc::new(families);
     let tick = Duration::from_millis(1);
-    let per_tick = (params.rate / 1000).max(1) as usize;
+    // Pacing by elapsed time, not by ticks: a late wake-up sends what the rate allowed
+    // meanwhile (at most one tick's burst more), so timer slack does not lower the rate.
+    let per_tick = (params.rate / 1000).max(1) as u64;
+    let paced_from = Instant::now();
+    let mut sent_total: u64 = 0;
     let mut buf = vec![0u8; 65536];
     let mut next_tick = Instant::now();
     loop {
@@ -324,7 +328,10 @@ pub async fn scan(addrs: &[IpAddr], ports: &PortSet, params: Params) -> io::Resu
         }
         // Send this tick's share.
         if now >= next_tick {
-            let mut budget = per_tick;
+            let allowed = (paced_from.elapsed().as_secs_f64() * f64::from(params.rate)) as u64;
+            let mut budget = (allowed + per_tick)
+                .saturating_sub(sent_total)
+                .min(per_tick * 4);
             while budget > 0 {
                 let Some(probe) = state.queue.pop_front() else {
                     break;
@@ -352,6 +359,7 @@ pub async fn scan(addrs: &[IpAddr], ports: &PortSet, params: Params) -> io::Resu
                             .insert((probe.host, probe.port), (at, probe.attempt));
                         state.sent[probe.host].push_back((at, probe.port, probe.attempt));
                         budget -= 1;
+                        sent_total += 1;
                     }
                     Err(e)
                         if e.kind() == io::ErrorKind::WouldBlock

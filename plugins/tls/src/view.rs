@@ -175,3 +175,136 @@ fn cert_row(i: usize, c: &CertInfo) -> Vec<String> {
         c.days_left.to_string(),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use sonde_core::Item;
+
+    use super::*;
+    use crate::output::{
+        FailureKind, HandshakeFailure, KeyInfo, Ocsp, Trust, Verdict, VersionTest,
+    };
+
+    fn draw(items: &[Item], indent: usize, out: &mut String) {
+        let pad = " ".repeat(indent);
+        for item in items {
+            match item {
+                Item::Field { key, value, tone } => {
+                    out.push_str(&format!("{pad}{key:<12} {value}  [{tone:?}]\n"))
+                }
+                Item::Note { text, tone } => out.push_str(&format!("{pad}! {text}  [{tone:?}]\n")),
+                Item::Table { headers, rows } => {
+                    out.push_str(&format!("{pad}| {} |\n", headers.join(" | ")));
+                    for row in rows {
+                        out.push_str(&format!("{pad}| {} |\n", row.join(" | ")));
+                    }
+                }
+                Item::Group { title, items } => {
+                    out.push_str(&format!("{pad}{title}:\n"));
+                    draw(items, indent + 2, out);
+                }
+            }
+        }
+    }
+
+    fn cert(cn: &str, issuer: &str, days: i64) -> CertInfo {
+        CertInfo {
+            subject: format!("O=Example, CN={cn}"),
+            issuer: format!("O=Example, CN={issuer}"),
+            common_name: Some(cn.into()),
+            sans: vec![cn.into(), "www.example.test".into()],
+            serial: "10:01".into(),
+            not_before: "2026-01-01T00:00:00Z".into(),
+            not_after: "2026-12-10T00:00:00Z".into(),
+            days_left: days,
+            key: KeyInfo {
+                algorithm: "ECDSA".into(),
+                bits: 256,
+                curve: Some("P-256".into()),
+            },
+            signature_algorithm: "ecdsa-with-SHA384".into(),
+            sha256: "AB:CD".into(),
+            is_ca: false,
+            self_signed: false,
+        }
+    }
+
+    #[test]
+    fn reads_well() {
+        let good = Endpoint {
+            ip: "192.0.2.10".parse().expect("ip"),
+            port: 443,
+            sni: Some("example.test".into()),
+            failure: None,
+            protocol: Some("TLSv1.3".into()),
+            cipher_suite: Some("TLS13_AES_256_GCM_SHA384".into()),
+            key_exchange: Some("X25519".into()),
+            alpn: Some("h2".into()),
+            chain: vec![
+                cert("example.test", "Example CA", 6),
+                cert("Example CA", "Example Root", 900),
+            ],
+            chain_problems: vec![],
+            verdict: Some(Verdict {
+                web_roots: Trust {
+                    trusted: true,
+                    error: None,
+                },
+                ca_bundle: None,
+                hostname_match: true,
+                checked_name: "example.test".into(),
+                expired: false,
+                not_yet_valid: false,
+                days_left: 6,
+                self_signed: false,
+            }),
+            ocsp: Some(Ocsp {
+                bytes: 1500,
+                sha256: "00".into(),
+            }),
+            versions: vec![
+                VersionTest {
+                    version: "TLSv1.3".into(),
+                    support: Support::Yes,
+                    detail: None,
+                },
+                VersionTest {
+                    version: "TLSv1.0".into(),
+                    support: Support::No,
+                    detail: None,
+                },
+            ],
+            warnings: vec!["the certificate expires in 6 days".into()],
+            handshake_ms: 12,
+        };
+        let v6 = Endpoint {
+            ip: "2001:db8::10".parse().expect("ip"),
+            ..good.clone()
+        };
+        let failed = Endpoint {
+            port: 8443,
+            failure: Some(HandshakeFailure {
+                kind: FailureKind::Alert,
+                detail: "alert: handshake_failure".into(),
+            }),
+            protocol: None,
+            cipher_suite: None,
+            key_exchange: None,
+            alpn: None,
+            chain: vec![],
+            verdict: None,
+            ocsp: None,
+            versions: vec![],
+            warnings: vec!["handshake failed: alert: handshake_failure".into()],
+            ..good.clone()
+        };
+        let out = TlsOutput {
+            candidates: vec![443, 8443],
+            endpoints: vec![good, v6, failed],
+            elapsed_ms: 40,
+        };
+        let mut text = String::new();
+        draw(&render(&out).items, 0, &mut text);
+        insta::assert_snapshot!(text);
+    }
+}
