@@ -179,6 +179,11 @@ async fn worker(shared: Arc<Shared>) {
         let Ok(_slot) = shared.slots.acquire().await else {
             return;
         };
+        if Instant::now() + params.bounds.floor.min(host.rtt.timeout()) >= params.stop_at {
+            // The wait for a slot ran into the stop time: settle it with the rest.
+            push(&shared, job, true);
+            continue;
+        }
         host.probe_sent();
         let answer = probe(&shared, host, job.port).await;
         match answer {

@@ -54,8 +54,25 @@ pub fn render(out: &PortsOutput) -> View {
                 Tone::Normal
             },
         );
-    for host in &out.hosts {
-        view = view.group(host.ip.to_string(), host_view(host));
+    for (i, host) in out.hosts.iter().enumerate() {
+        // Another address with exactly the same ports: one line, not a repeat.
+        let same = out.hosts[..i].iter().find(|h| {
+            h.open
+                .iter()
+                .map(|p| p.port)
+                .eq(host.open.iter().map(|p| p.port))
+                && h.closed == host.closed
+                && h.filtered == host.filtered
+                && h.not_reached == host.not_reached
+        });
+        view = match same {
+            Some(first) => view.toned(
+                host.ip.to_string(),
+                format!("same ports as {}", first.ip),
+                Tone::Dim,
+            ),
+            None => view.group(host.ip.to_string(), host_view(host)),
+        };
     }
     view
 }
@@ -210,7 +227,13 @@ mod tests {
             concurrency: 5000,
             retries: 2,
             complete: true,
-            hosts: vec![host],
+            hosts: vec![
+                host.clone(),
+                HostScan {
+                    ip: "2001:db8::10".parse().expect("ip"),
+                    ..host
+                },
+            ],
             warnings: vec![],
             elapsed_ms: 412,
         };
