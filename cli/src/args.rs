@@ -7,10 +7,12 @@ const ABOUT: &str = "What is this host, how do I reach it, and is it healthy? On
 const LONG_ABOUT: &str = "\
 What is this host, how do I reach it, and is it healthy? One command.
 
-sonde inspects a target with collectors (dns, and more as they are enabled) run
-as a dependency graph: each collector starts the moment what it needs is done,
-with its own timeout, under one global deadline. A failing collector never
-stops the others; its error is kept in the report.
+sonde inspects a target with collectors run as a dependency graph: dns first,
+then ping, traceroute, whois (RDAP and WHOIS), asn and geo in parallel; with
+--ports, a port scan and, the moment it finds a TLS port, TLS inspection.
+Each collector starts the moment what it needs is done, with its own timeout,
+under one global deadline. A failing collector never stops the others; its
+error is kept in the report. Plugins join the graph like built-ins.
 
 TARGET is a host name (IDN allowed), an IPv4 or IPv6 address (brackets
 optional), or a URL whose host is taken.";
