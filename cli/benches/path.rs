@@ -11,30 +11,33 @@ use std::time::{Duration, Instant};
 
 use sonde_lab::{Lab, Role};
 
-const RUNS: usize = 9;
+const RUNS: usize = 15;
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(|a, b| a.total_cmp(b));
     xs[xs.len() / 2]
 }
 
-fn wall(lab: &Lab, program: &str, args: &[&str]) -> f64 {
-    let times = (0..RUNS)
-        .map(|_| {
+/// Median wall time of each command over `runs` rounds; each round runs every command once,
+/// in turn, so that all tools see the same load.
+fn walls<const N: usize>(lab: &Lab, runs: usize, commands: [(&str, &[&str]); N]) -> [f64; N] {
+    let mut times: [Vec<f64>; N] = std::array::from_fn(|_| Vec::with_capacity(runs));
+    for _ in 0..runs {
+        for ((program, args), times) in commands.iter().zip(&mut times) {
             let start = Instant::now();
             let out = lab
                 .command(Role::Client, program)
-                .args(args)
+                .args(*args)
                 .output()
                 .expect("run");
             assert!(
                 out.status.code().is_some(),
                 "{program} {args:?} did not finish"
             );
-            start.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    median(times)
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.map(median)
 }
 
 /// Median time of the traceroute collector itself (its start to its end, from the report).
@@ -79,12 +82,16 @@ fn main() {
     }
     let lab = Lab::start().expect("lab");
     let sonde = env!("CARGO_BIN_EXE_sonde");
+    // Only dns (A records) and the collector measured: the registry collectors would add
+    // their own lookups to the whole-process time.
     let trace_only = |extra: &str| {
         format!(
             "[collectors.ping]\nenabled = false\n[collectors.traceroute]\naddresses = \"first-per-family\"\n{extra}"
         )
     };
-    let v4 = "[collectors.dns]\nrecord-types = [\"A\"]\n";
+    let v4 = "[collectors.dns]\nrecord-types = [\"A\"]\n\
+              [collectors.asn]\nenabled = false\n[collectors.geo]\nenabled = false\n\
+              [collectors.whois]\nenabled = false\n";
     let q1 = profile("q1", &format!("{v4}{}", trace_only("probes = 1\n")));
     let q3 = profile("q3", &format!("{v4}{}", trace_only("")));
     let dns_only = profile(
@@ -94,16 +101,23 @@ fn main() {
         ),
     );
 
-    println!("traceroute, clean 6-hop path (client -> far), median of {RUNS} runs, ms");
-    let base = wall(&lab, sonde, &["far.sonde.test", "-p", &dns_only]);
-    let s1 = wall(&lab, sonde, &["far.sonde.test", "-p", &q1]);
-    let s3 = wall(&lab, sonde, &["far.sonde.test", "-p", &q3]);
-    let tr16 = wall(
+    println!("traceroute, clean 6-hop path (client -> far), median of {RUNS} runs (mtr: 3), ms");
+    let [base, s1, s3, tr16] = walls(
         &lab,
-        "traceroute",
-        &["-q", "1", "-N", "16", "far.sonde.test"],
+        RUNS,
+        [
+            (sonde, &["far.sonde.test", "-p", &dns_only]),
+            (sonde, &["far.sonde.test", "-p", &q1]),
+            (sonde, &["far.sonde.test", "-p", &q3]),
+            ("traceroute", &["-q", "1", "-N", "16", "far.sonde.test"]),
+        ],
     );
-    let mtr = wall(&lab, "mtr", &["--report", "-c", "1", "far.sonde.test"]);
+    // mtr paces its rounds at 1 s: a few runs say enough.
+    let [mtr] = walls(
+        &lab,
+        3,
+        [("mtr", &["--report", "-c", "1", "far.sonde.test"])],
+    );
     let c1 = collector_ms(&lab, sonde, "far.sonde.test", &q1);
     let c3 = collector_ms(&lab, sonde, "far.sonde.test", &q3);
     println!("  sonde (dns only, the floor)         {base:8.1}");
@@ -119,11 +133,20 @@ fn main() {
         s1 / mtr
     );
 
-    println!("traceroute, silent 5th hop (client -> hidden), median of {RUNS} runs, ms");
-    let h1 = wall(&lab, sonde, &["hidden.sonde.test", "-p", &q1]);
-    let h3 = wall(&lab, sonde, &["hidden.sonde.test", "-p", &q3]);
-    let classic = wall(&lab, "traceroute", &["-N", "1", "hidden.sonde.test"]);
-    let modern = wall(&lab, "traceroute", &["hidden.sonde.test"]);
+    println!(
+        "traceroute, silent 5th hop (client -> hidden), median of {RUNS} runs (classic: 3), ms"
+    );
+    let [h1, h3, modern] = walls(
+        &lab,
+        RUNS,
+        [
+            (sonde, &["hidden.sonde.test", "-p", &q1]),
+            (sonde, &["hidden.sonde.test", "-p", &q3]),
+            ("traceroute", &["hidden.sonde.test"]),
+        ],
+    );
+    // Classic traceroute waits 5 s per silent probe (15 s a run): three runs.
+    let [classic] = walls(&lab, 3, [("traceroute", &["-N", "1", "hidden.sonde.test"])]);
     let ch3 = collector_ms(&lab, sonde, "hidden.sonde.test", &q3);
     println!("  sonde traceroute, 1 probe/hop       {h1:8.1}");
     println!("  traceroute collector alone, 3 probes per hop {ch3:.1}");
