@@ -21,6 +21,9 @@ use tokio::io::Interest;
 use crate::access::Rung;
 use crate::packet::{ErrorKind, Family};
 
+/// Sends tried before an error is taken as the send's own (see [`PacketSocket::send_to`]).
+const SEND_TRIES: u32 = 8;
+
 /// Who produced a queued error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorOrigin {
@@ -170,16 +173,23 @@ impl PacketSocket {
     /// With the error queue on, the kernel also keeps the last ICMP error as
     /// the socket's pending error and fails the next send with it once;
     /// that error belongs to an earlier probe (it is read from the queue),
-    /// so the send is tried once more.
+    /// so the send is tried again. With every TTL in flight, time-exceeded
+    /// replies (EHOSTUNREACH) keep arriving between two tries, so a few tries
+    /// are allowed; an error that persists past them is the send's own.
     pub async fn send_to(&self, data: &[u8], ip: IpAddr, port: u16) -> io::Result<usize> {
         let to = SockAddr::from(SocketAddr::new(ip, port));
         let send = || {
             self.fd
                 .async_io(Interest::WRITABLE, |s| s.send_to(data, &to))
         };
-        match send().await {
-            Err(_) if self.recv_err => send().await,
-            other => other,
+        let mut tries = 1;
+        loop {
+            match send().await {
+                Err(e) if self.recv_err && tries < SEND_TRIES && is_pending_icmp_error(&e) => {
+                    tries += 1
+                }
+                other => return other,
+            }
         }
     }
 
@@ -258,14 +268,46 @@ fn register(socket: Socket) -> io::Result<AsyncFd<Socket>> {
 
 /// The error queue first (an error is as much an answer as a datagram), then
 /// the ordinary queue; `WouldBlock` when both are empty.
+///
+/// With the error queue on, the kernel also keeps the last ICMP error as the socket's pending
+/// error, and a plain read returns (and clears) it before any datagram. That error is in the
+/// queue as well, read there with the probe it is about, so it is not the read's own: the
+/// read is tried again rather than ending the reader.
 pub fn recv_now(socket: &Socket, recv_err: bool, buf: &mut [u8]) -> io::Result<Received> {
-    if recv_err {
+    if !recv_err {
+        return recv_msg(socket, buf, MsgFlags::MSG_DONTWAIT);
+    }
+    loop {
         match recv_msg(socket, buf, MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             other => return other,
         }
+        match recv_msg(socket, buf, MsgFlags::MSG_DONTWAIT) {
+            Err(e) if is_pending_icmp_error(&e) => continue,
+            other => return other,
+        }
     }
-    recv_msg(socket, buf, MsgFlags::MSG_DONTWAIT)
+}
+
+/// Whether a read or send failed with the errno the kernel gives a socket's pending ICMP error
+/// (`icmp_err_convert` and `icmpv6_err_convert`): time exceeded is EHOSTUNREACH, port
+/// unreachable ECONNREFUSED, and so on.
+fn is_pending_icmp_error(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error().map(Errno::from_raw),
+        Some(
+            Errno::ENETUNREACH
+                | Errno::EHOSTUNREACH
+                | Errno::ENOPROTOOPT
+                | Errno::ECONNREFUSED
+                | Errno::EMSGSIZE
+                | Errno::EOPNOTSUPP
+                | Errno::EHOSTDOWN
+                | Errno::ENONET
+                | Errno::EACCES
+                | Errno::EPROTO
+        )
+    )
 }
 
 fn recv_msg(socket: &Socket, buf: &mut [u8], flags: MsgFlags) -> io::Result<Received> {
@@ -343,4 +385,68 @@ mod libc_err {
     pub const ORIGIN_LOCAL: u8 = nix::libc::SO_EE_ORIGIN_LOCAL;
     pub const ORIGIN_ICMP: u8 = nix::libc::SO_EE_ORIGIN_ICMP;
     pub const ORIGIN_ICMP6: u8 = nix::libc::SO_EE_ORIGIN_ICMP6;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Every send to a closed port of 127.0.0.1 gets an ICMP port unreachable back, which the
+    /// kernel also keeps as the socket's pending error: the next send must still go out, and
+    /// every error must then be read from the queue.
+    #[tokio::test]
+    async fn a_pending_icmp_error_does_not_fail_the_next_send() {
+        let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let socket = PacketSocket::udp(Family::V4).expect("udp socket");
+        let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut buf = [0u8; 512];
+        // All sends first, as traceroute does: each finds the error of the one before pending.
+        for round in 0..20 {
+            socket
+                .send_to(b"probe", loopback, port)
+                .await
+                .unwrap_or_else(|e| panic!("send {round}: {e}"));
+        }
+        for round in 0..20 {
+            let received = tokio::time::timeout(Duration::from_secs(2), socket.recv(&mut buf))
+                .await
+                .expect("an answer in time")
+                .expect("an answer");
+            assert!(received.error.is_some(), "round {round}: {received:?}");
+            assert_eq!(received.from, Some(loopback));
+        }
+    }
+
+    /// A pending error with an empty error queue (left by an ICMP error that came before the
+    /// queue was on, as one can come between the two reads of `recv_now`) is not the read's
+    /// own: the datagram behind it is read.
+    #[tokio::test]
+    async fn a_pending_error_does_not_end_a_read() {
+        let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let peer = closed.local_addr().expect("addr");
+        drop(closed);
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).expect("udp");
+        socket
+            .bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
+            .expect("bind");
+        socket.connect(&peer.into()).expect("connect");
+        socket.send(b"probe").expect("send");
+        let own = socket.local_addr().expect("addr").as_socket().expect("ip");
+        // The port unreachable has come back by now (loopback answers within the send); a
+        // datagram from the peer's port follows it.
+        let answer = std::net::UdpSocket::bind(peer).expect("bind the peer's port");
+        answer.send_to(b"reply", own).expect("reply");
+        let socket = PacketSocket::new(socket, Family::V4, true).expect("wrap");
+        let mut buf = [0u8; 64];
+        let got = tokio::time::timeout(Duration::from_secs(2), socket.recv(&mut buf))
+            .await
+            .expect("in time")
+            .expect("the datagram, not the pending error");
+        assert_eq!((&buf[..got.len], got.error), (&b"reply"[..], None));
+    }
 }

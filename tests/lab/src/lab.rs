@@ -19,12 +19,17 @@ use crate::{dns, filter, netns, ports, registry, LabError};
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Sysctls every lab namespace gets. DAD is off so addresses are usable at once; ICMP errors
-/// are not rate limited so traceroute through the routers sees every hop.
-const HOST_SYSCTLS: [(&str, &str); 4] = [
+/// are not rate limited so traceroute through the routers sees every hop: neither per peer
+/// (`ratelimit`) nor by the namespace-wide token bucket (`icmp_msgs_per_sec`, 50 at once),
+/// which an empty `ratemask` exempts every ICMP type from; a benchmark's back-to-back traces
+/// would otherwise meet it.
+const HOST_SYSCTLS: [(&str, &str); 6] = [
     ("net/ipv6/conf/all/accept_dad", "0"),
     ("net/ipv6/conf/default/accept_dad", "0"),
     ("net/ipv4/icmp_ratelimit", "0"),
     ("net/ipv6/icmp/ratelimit", "0"),
+    ("net/ipv4/icmp_ratemask", "0"),
+    ("net/ipv6/icmp/ratemask", "\n"),
 ];
 /// Sysctls routers get on top of [`HOST_SYSCTLS`].
 const ROUTER_SYSCTLS: [(&str, &str); 2] = [
