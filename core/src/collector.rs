@@ -174,17 +174,7 @@ impl Failure {
 
 impl<E: std::error::Error> From<E> for Failure {
     fn from(err: E) -> Self {
-        let mut msg = err.to_string();
-        let mut source = err.source();
-        while let Some(s) = source {
-            let text = s.to_string();
-            if !msg.contains(&text) {
-                msg.push_str(": ");
-                msg.push_str(&text);
-            }
-            source = s.source();
-        }
-        Failure::Failed(msg)
+        Failure::Failed(sonde_plugin_sdk::error_chain(&err))
     }
 }
 

@@ -33,6 +33,7 @@ pub use profile::{Catalog, Profile, ProfileError, ProfileErrors};
 pub use registry::Registry;
 pub use report::{CollectError, Limit, NodeRun, Outcome, Report};
 pub use scheduler::Event;
+pub use sonde_plugin_sdk::error_chain;
 pub use target::{Host, Target, TargetError};
 pub use view::{Item, Tone, View};
 

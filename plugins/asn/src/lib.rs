@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sonde_core::{Context, Failure, Spec, TypedCollector, View};
-use sonde_dns::{DnsOutput, Resolver};
+use sonde_dns::Resolver;
 use tokio::time::Instant;
 
 pub use config::{AsnConfig, Zones};
@@ -62,9 +62,7 @@ impl TypedCollector for AsnCollector {
     }
 
     async fn collect(&self, config: &AsnConfig, ctx: &Context) -> Result<AsnOutput, Failure> {
-        let Some(dns) = ctx.section::<DnsOutput>(sonde_dns::NAME) else {
-            return Err(Failure::skipped("no dns section to read addresses from"));
-        };
+        let dns = sonde_dns::section(ctx)?;
         let ips = dns.addresses();
         if ips.is_empty() {
             return Err(Failure::skipped("dns found no address to look up"));
@@ -92,7 +90,8 @@ impl TypedCollector for AsnCollector {
         let resolver = Resolver::from_info(&dns.resolver);
         let rdap = match &config.rdap_url {
             Some(url) => Some(Arc::new(
-                rdap::RdapClient::new(url).map_err(Failure::failed)?,
+                rdap::RdapClient::new(url, resolver.clone(), ctx.deadline())
+                    .map_err(Failure::failed)?,
             )),
             None => None,
         };

@@ -9,6 +9,8 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use sonde_dns::Resolver;
+use sonde_http::{Client, ClientOptions, Get};
 use tokio::time::Instant;
 
 use crate::cymru::AsRecord;
@@ -18,7 +20,7 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 /// A configured RDAP endpoint for autnum objects.
 pub struct RdapClient {
-    client: reqwest::Client,
+    client: Client,
     url: String,
 }
 
@@ -53,17 +55,16 @@ struct Event {
 }
 
 impl RdapClient {
-    /// A client for the URL template `url` (checked by the settings).
-    pub fn new(url: &str) -> Result<Self, String> {
-        // reqwest is built without a default crypto provider: use ring, the
-        // workspace's one TLS stack (another part of the process may have
-        // installed it already).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("sonde/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    /// A client for the URL template `url` (checked by the settings), resolving host names
+    /// through `resolver` until `deadline`.
+    pub fn new(url: &str, resolver: Resolver, deadline: Instant) -> Result<Self, String> {
+        let client = Client::new(ClientOptions {
+            ca_file: None,
+            resolver,
+            deadline,
+            https_only: false,
+            max_redirects: 5,
+        })?;
         Ok(RdapClient {
             client,
             url: url.to_string(),
@@ -82,43 +83,20 @@ impl RdapClient {
         if left < Duration::from_millis(1) {
             return Err(format!("{url} not asked: no time left"));
         }
-        let mut response = self
+        let answer = self
             .client
-            .get(&url)
-            .header("Accept", "application/rdap+json, application/json")
-            .timeout(left)
-            .send()
+            .get(&Get {
+                url: &url,
+                accept: "application/rdap+json, application/json",
+                bearer: None,
+                max_bytes: MAX_BODY,
+                timeout: left,
+                deadline,
+            })
             .await
-            .map_err(|e| describe(&url, &e))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(format!("{url} answered HTTP {status}"));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| describe(&url, &e))? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(format!("{url}: the answer is larger than {MAX_BODY} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        parse(asn, &body).map_err(|why| format!("{url}: {why}"))
+            .map_err(|e| e.to_string())?;
+        parse(asn, &answer.body).map_err(|why| format!("{url}: {why}"))
     }
-}
-
-fn describe(url: &str, e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        format!("{url}: no answer in time")
-    } else if e.is_connect() {
-        format!("{url}: cannot connect")
-    } else {
-        format!("{url}: {e}")
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 fn clean(value: Option<&str>) -> Option<String> {

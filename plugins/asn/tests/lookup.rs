@@ -256,7 +256,12 @@ async fn rdap_names_what_cymru_does_not() {
         registrant.to_string(),
     )])
     .await;
-    let client = RdapClient::new(&format!("{}/autnum/{{asn}}", http.base)).expect("client");
+    let client = RdapClient::new(
+        &format!("{}/autnum/{{asn}}", http.base),
+        resolver(&dns),
+        soon(),
+    )
+    .expect("client");
     let lookup = AsnLookup::from_config(Some(resolver(&dns)), &lab_config(), None)
         .with_rdap(Some(Arc::new(client)));
     let answers = lookup.lookup_many(&[addr::TARGET_V4.into()], soon()).await;
@@ -279,7 +284,12 @@ async fn rdap_names_what_cymru_does_not() {
 
     // A registry that answers 404: the name stays missing, with both reasons.
     let http = serve_http(vec![]).await;
-    let client = RdapClient::new(&format!("{}/autnum/{{asn}}", http.base)).expect("client");
+    let client = RdapClient::new(
+        &format!("{}/autnum/{{asn}}", http.base),
+        resolver(&dns),
+        soon(),
+    )
+    .expect("client");
     let lookup = AsnLookup::from_config(Some(resolver(&dns)), &lab_config(), None)
         .with_rdap(Some(Arc::new(client)));
     let answers = lookup.lookup_many(&[addr::TARGET_V4.into()], soon()).await;
@@ -287,7 +297,7 @@ async fn rdap_names_what_cymru_does_not() {
     assert_eq!(s.name, None);
     let detail = s.detail.as_deref().unwrap_or_default();
     assert!(
-        detail.contains("has no AS name record") && detail.contains("answered HTTP 404 Not Found"),
+        detail.contains("has no AS name record") && detail.contains("answered HTTP 404 (not found"),
         "{detail}"
     );
 }

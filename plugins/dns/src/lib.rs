@@ -18,6 +18,7 @@ pub mod output;
 pub mod resolver;
 mod view;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sonde_core::{Context, Failure, Spec, TypedCollector, View};
@@ -32,6 +33,16 @@ pub use resolver::{lookup_txt, LookupError, Resolver, ResolverError};
 
 /// The collector's name, also its report section's.
 pub const NAME: &str = "dns";
+
+/// The dns section of the run, for a collector that needs dns.
+///
+/// The scheduler starts such a collector only after dns succeeded, so a missing section means
+/// the section could not be read as a [`DnsOutput`]: a failure, named as such.
+pub fn section(ctx: &Context) -> Result<Arc<DnsOutput>, Failure> {
+    ctx.section::<DnsOutput>(NAME).ok_or_else(|| {
+        Failure::failed("the dns section is missing: the target's addresses are unknown")
+    })
+}
 
 /// The dns collector.
 #[derive(Debug, Clone, Copy, Default)]

@@ -11,7 +11,7 @@
 //! and moves on to the next server only when a server gives no definite
 //! answer (SERVFAIL, REFUSED, timeout, error), as the C library does.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -262,6 +262,50 @@ impl Resolver {
         }
         lookup.elapsed_ms = started.elapsed().as_millis() as u64;
         (lookup, chain)
+    }
+
+    /// The addresses of a server's host name, for a collector that connects to it (WHOIS,
+    /// RDAP, an API): A and AAAA at once, IPv4 first; an address literal is its own answer.
+    /// The error says what each query got.
+    pub async fn host_addresses(
+        &self,
+        host: &str,
+        deadline: Instant,
+    ) -> Result<Vec<IpAddr>, String> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return Ok(vec![ip]);
+        }
+        let (a, aaaa) = tokio::join!(
+            self.lookup_addresses(host, RecordType::A, deadline),
+            self.lookup_addresses(host, RecordType::Aaaa, deadline),
+        );
+        let mut ips = Vec::new();
+        for lookup in [&a.0, &aaaa.0] {
+            for value in lookup.values() {
+                if let Ok(ip) = value.parse::<IpAddr>() {
+                    if !ips.contains(&ip) {
+                        ips.push(ip);
+                    }
+                }
+            }
+        }
+        if !ips.is_empty() {
+            return Ok(ips);
+        }
+        let why = |l: &Lookup| {
+            let server = l.server.map(|s| format!(" from {s}")).unwrap_or_default();
+            match (&l.status, &l.detail) {
+                (Status::Timeout | Status::Error, Some(d)) => format!("{}: {d}", l.status),
+                (status, _) => format!("{status}{server}"),
+            }
+        };
+        let (wa, waaaa) = (why(&a.0), why(&aaaa.0));
+        Err(if wa == waaaa {
+            format!("cannot resolve {host}: {wa}")
+        } else {
+            format!("cannot resolve {host}: A {wa}; AAAA {waaaa}")
+        })
     }
 
     /// One query to one server: UDP, then TCP if the reply is truncated.

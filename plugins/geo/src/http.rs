@@ -11,6 +11,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
+use sonde_dns::Resolver;
+use sonde_http::{Answer, Client, ClientOptions, Get};
 use tokio::time::Instant;
 
 use crate::output::{AddressGeo, Coordinates, Country, Region, Status};
@@ -20,7 +22,7 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 /// A configured API.
 pub struct HttpProvider {
-    client: reqwest::Client,
+    client: Client,
     url: String,
     token: Option<String>,
 }
@@ -70,17 +72,21 @@ impl ApiError {
 }
 
 impl HttpProvider {
-    /// A provider for the URL template `url` (checked by the settings).
-    pub fn new(url: &str, token: Option<String>) -> Result<Self, String> {
-        // reqwest is built without a default crypto provider: use ring, the
-        // workspace's one TLS stack. Another part of the process may have
-        // installed it already, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("sonde/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    /// A provider for the URL template `url` (checked by the settings), resolving its host
+    /// name through `resolver` until `deadline`.
+    pub fn new(
+        url: &str,
+        token: Option<String>,
+        resolver: Resolver,
+        deadline: Instant,
+    ) -> Result<Self, String> {
+        let client = Client::new(ClientOptions {
+            ca_file: None,
+            resolver,
+            deadline,
+            https_only: false,
+            max_redirects: 3,
+        })?;
         Ok(HttpProvider {
             client,
             url: url.to_string(),
@@ -107,24 +113,19 @@ impl HttpProvider {
         if left < Duration::from_millis(1) {
             return Err(format!("{url} not asked: no time left"));
         }
-        let mut request = self
+        let Answer { status, body } = self
             .client
-            .get(&url)
-            .header("Accept", "application/json")
-            .timeout(left);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        let mut response = request.send().await.map_err(|e| describe(&url, &e))?;
-        let status = response.status();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| describe(&url, &e))? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(format!("{url}: the answer is larger than {MAX_BODY} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        if !status.is_success() {
+            .fetch(&Get {
+                url: &url,
+                accept: "application/json",
+                bearer: self.token.as_deref(),
+                max_bytes: MAX_BODY,
+                timeout: left,
+                deadline,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        if !(200..300).contains(&status) {
             let reason = serde_json::from_slice::<Reply>(&body)
                 .ok()
                 .and_then(|r| r.error.map(|e| e.text()))
@@ -140,22 +141,6 @@ impl HttpProvider {
         }
         Ok(body)
     }
-}
-
-fn describe(url: &str, e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        format!("{url}: no answer in time")
-    } else if e.is_connect() {
-        format!("{url}: cannot connect")
-    } else {
-        format!("{url}: {e}")
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 fn error(ip: IpAddr, why: String) -> AddressGeo {

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use sonde_core::{Context, Failure, Spec, SpecialRange, TypedCollector, View};
-use sonde_dns::DnsOutput;
+use sonde_dns::Resolver;
 use tokio::time::Instant;
 
 pub use config::GeoConfig;
@@ -83,9 +83,7 @@ impl TypedCollector for GeoCollector {
     }
 
     async fn collect(&self, config: &GeoConfig, ctx: &Context) -> Result<GeoOutput, Failure> {
-        let Some(dns) = ctx.section::<DnsOutput>(sonde_dns::NAME) else {
-            return Err(Failure::skipped("no dns section to read addresses from"));
-        };
+        let dns = sonde_dns::section(ctx)?;
         let ips = dns.addresses();
         if ips.is_empty() {
             return Err(Failure::skipped("dns found no address to look up"));
@@ -101,7 +99,13 @@ impl TypedCollector for GeoCollector {
             }
             None => match &config.http_url {
                 Some(url) => Some(Provider::Http(
-                    HttpProvider::new(url, config.token()).map_err(Failure::failed)?,
+                    HttpProvider::new(
+                        url,
+                        config.token(),
+                        Resolver::from_info(&dns.resolver),
+                        ctx.deadline(),
+                    )
+                    .map_err(Failure::failed)?,
                 )),
                 None if all_local => None,
                 None => return Err(Failure::skipped(NO_DATABASE)),

@@ -452,9 +452,7 @@ async fn api_answers_without_a_database() {
         other => panic!("{other:?}"),
     };
     assert!(
-        error.contains(
-            "answered HTTP 429 Too Many Requests: Rate limit exceeded: Upgrade your plan"
-        ),
+        error.contains("answered HTTP 429: Rate limit exceeded: Upgrade your plan"),
         "{error}"
     );
     let source = out.source.as_ref().expect("source");

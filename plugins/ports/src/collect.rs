@@ -4,7 +4,6 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use sonde_core::{Context, Failure};
-use sonde_dns::DnsOutput;
 use tokio::time::Instant;
 
 use crate::config::{Method, PortsConfig};
@@ -21,9 +20,7 @@ fn stop_margin(remaining: Duration) -> Duration {
 
 pub(crate) async fn run(config: &PortsConfig, ctx: &Context) -> Result<PortsOutput, Failure> {
     let started = Instant::now();
-    let dns = ctx
-        .section::<DnsOutput>("dns")
-        .ok_or_else(|| Failure::failed("no dns section: the target's addresses are unknown"))?;
+    let dns = sonde_dns::section(ctx)?;
     let addrs: Vec<IpAddr> = dns.addresses();
     if addrs.is_empty() {
         return Err(Failure::skipped("the target has no address to scan"));

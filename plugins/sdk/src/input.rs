@@ -112,18 +112,24 @@ impl Failure {
     }
 }
 
+/// An error and its sources in one line, each source once (a layer that already quotes its
+/// source is not repeated): `cannot read x.toml: No such file or directory`.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut msg = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    msg
+}
+
 impl<E: std::error::Error> From<E> for Failure {
     fn from(err: E) -> Self {
-        let mut msg = err.to_string();
-        let mut source = err.source();
-        while let Some(s) = source {
-            let text = s.to_string();
-            if !msg.contains(&text) {
-                msg.push_str(": ");
-                msg.push_str(&text);
-            }
-            source = s.source();
-        }
-        Failure::Failed(msg)
+        Failure::Failed(error_chain(&err))
     }
 }

@@ -37,7 +37,7 @@ pub mod protocol;
 mod view;
 
 pub use ffi::{answer, describe, free_text, Entry, ENTRY_SYMBOL};
-pub use input::{Failure, Input};
+pub use input::{error_chain, Failure, Input};
 pub use protocol::{AbiVersion, Call, Manifest, Request, Response, Status, Target};
 pub use view::{Item, Tone, View};
 

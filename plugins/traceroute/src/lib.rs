@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use sonde_core::{Context, Failure, Spec, TypedCollector, View};
-use sonde_dns::DnsOutput;
 use sonde_net::{Access, Rung};
 use tokio::time::Instant;
 
@@ -67,9 +66,7 @@ impl TypedCollector for TracerouteCollector {
         config: &TracerouteConfig,
         ctx: &Context,
     ) -> Result<TracerouteOutput, Failure> {
-        let dns = ctx
-            .section::<DnsOutput>("dns")
-            .ok_or_else(|| Failure::failed("the dns section is missing"))?;
+        let dns = sonde_dns::section(ctx)?;
         let addresses = config.addresses.pick(&dns.addresses());
         if addresses.is_empty() {
             return Err(Failure::skipped("dns found no address to trace"));

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use sonde_core::{Context, Failure};
-use sonde_dns::{DnsOutput, Resolver};
+use sonde_dns::Resolver;
 use tokio::time::Instant;
 
 use crate::config::WhoisConfig;
@@ -18,9 +18,7 @@ const MARGIN: Duration = Duration::from_millis(200);
 
 pub(crate) async fn run(config: &WhoisConfig, ctx: &Context) -> Result<WhoisOutput, Failure> {
     let started = Instant::now();
-    let dns = ctx
-        .section::<DnsOutput>("dns")
-        .ok_or_else(|| Failure::skipped("no dns section to read the addresses from"))?;
+    let dns = sonde_dns::section(ctx)?;
     let mut out = WhoisOutput {
         name: ctx.target().name().map(String::from),
         lookups: Vec::new(),

@@ -17,7 +17,6 @@ pub mod output;
 pub mod query;
 pub mod rdap;
 mod registries;
-pub mod resolve;
 mod view;
 pub mod whois;
 

@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use sonde_dns::Resolver;
+use sonde_http::{Client, ClientOptions, Get};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
@@ -11,9 +12,10 @@ use crate::config::WhoisConfig;
 use crate::output::{BootstrapUse, Lookup, Protocol, RdapLookup, WhoisLookup};
 use crate::query::Query;
 use crate::rdap::bootstrap::{Bootstrap, Registry, Source, MAX_BOOTSTRAP_BYTES};
-use crate::rdap::http::Http;
-use crate::resolve::Names;
 use crate::{rdap, whois};
+
+/// Most redirects followed (RDAP aggregators redirect to the authoritative server).
+const MAX_REDIRECTS: usize = 5;
 
 /// Asks the registries about domains, addresses and AS numbers.
 ///
@@ -29,9 +31,9 @@ use crate::{rdap, whois};
 /// ```
 pub struct Registries {
     config: WhoisConfig,
-    names: Names,
+    resolver: Resolver,
     deadline: Instant,
-    http: OnceLock<Result<Http, String>>,
+    http: OnceLock<Result<Client, String>>,
     bootstraps: [OnceCell<(Bootstrap, BootstrapUse)>; 4],
 }
 
@@ -41,7 +43,7 @@ impl Registries {
     pub fn new(config: WhoisConfig, resolver: Resolver, deadline: Instant) -> Self {
         Registries {
             config,
-            names: Names::new(resolver),
+            resolver,
             deadline,
             http: OnceLock::new(),
             bootstraps: Default::default(),
@@ -118,7 +120,7 @@ impl Registries {
             hop_timeout: self.config.hop_timeout,
             max_bytes: self.config.max_response_bytes,
         };
-        whois::lookup(query, &limits, &self.names, self.deadline).await
+        whois::lookup(query, &limits, &self.resolver, self.deadline).await
     }
 
     async fn rdap(&self, query: &Query) -> RdapLookup {
@@ -146,21 +148,23 @@ impl Registries {
         rdap::lookup(query, bootstrap.find(query), http, &limits, self.deadline).await
     }
 
-    fn http(&self) -> Result<&Http, String> {
+    fn http(&self) -> Result<&Client, String> {
         self.http
             .get_or_init(|| {
-                Http::new(
-                    self.config.ca_file.as_deref(),
-                    self.names.clone(),
-                    self.deadline,
-                )
+                Client::new(ClientOptions {
+                    ca_file: self.config.ca_file.as_deref(),
+                    resolver: self.resolver.clone(),
+                    deadline: self.deadline,
+                    https_only: true,
+                    max_redirects: MAX_REDIRECTS,
+                })
             })
             .as_ref()
             .map_err(Clone::clone)
     }
 
     /// Loads a bootstrap registry once per run, however many lookups want it at once.
-    async fn bootstrap(&self, registry: Registry, http: &Http) -> &(Bootstrap, BootstrapUse) {
+    async fn bootstrap(&self, registry: Registry, http: &Client) -> &(Bootstrap, BootstrapUse) {
         let slot = match registry {
             Registry::Dns => 0,
             Registry::Ipv4 => 1,
@@ -179,15 +183,16 @@ impl Registries {
                 };
                 source
                     .load(|url| async move {
-                        http.get(
-                            &url,
-                            "application/json",
-                            MAX_BOOTSTRAP_BYTES,
-                            self.config.request_timeout,
-                            self.deadline,
-                        )
+                        http.get(&Get {
+                            url: &url,
+                            accept: "application/json",
+                            bearer: None,
+                            max_bytes: MAX_BOOTSTRAP_BYTES,
+                            timeout: self.config.request_timeout,
+                            deadline: self.deadline,
+                        })
                         .await
-                        .map(|(_, body)| body)
+                        .map(|answer| answer.body)
                         .map_err(|e| e.to_string())
                     })
                     .await

@@ -3,7 +3,6 @@
 //! registrar's own record.
 
 pub mod bootstrap;
-pub mod http;
 pub mod parse;
 
 use std::time::Duration;
@@ -12,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::output::{QueryKind, RdapAnswer, RdapLookup};
 use crate::query::Query;
-use http::Http;
+use sonde_http::{Client, Get};
 
 /// What RDAP asks for: `application/rdap+json`, plain JSON accepted.
 const ACCEPT: &str = "application/rdap+json, application/json;q=0.9";
@@ -41,7 +40,7 @@ pub fn path(query: &Query) -> String {
 pub async fn lookup(
     query: &Query,
     servers: Option<Vec<String>>,
-    http: &Http,
+    http: &Client,
     limits: &Limits,
     deadline: Instant,
 ) -> RdapLookup {
@@ -106,19 +105,20 @@ pub async fn lookup(
 async fn fetch(
     url: &str,
     kind: QueryKind,
-    http: &Http,
+    http: &Client,
     limits: &Limits,
     deadline: Instant,
 ) -> Result<RdapAnswer, String> {
     let started = Instant::now();
-    let (status, body) = http
-        .get(
+    let sonde_http::Answer { status, body } = http
+        .get(&Get {
             url,
-            ACCEPT,
-            limits.max_bytes,
-            limits.request_timeout,
+            accept: ACCEPT,
+            bearer: None,
+            max_bytes: limits.max_bytes,
+            timeout: limits.request_timeout,
             deadline,
-        )
+        })
         .await
         .map_err(|e| e.to_string())?;
     let raw: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::resolve::Names;
+use sonde_dns::Resolver;
 
 /// What one server did.
 pub(super) struct Answer {
@@ -27,7 +27,7 @@ pub(super) async fn ask(
     host: &str,
     port: u16,
     line: &str,
-    names: &Names,
+    resolver: &Resolver,
     max_bytes: usize,
     deadline: Instant,
     limit: &str,
@@ -43,7 +43,7 @@ pub(super) async fn ask(
         host,
         port,
         line,
-        names,
+        resolver,
         max_bytes,
         deadline,
         limit,
@@ -59,13 +59,13 @@ async fn exchange(
     host: &str,
     port: u16,
     line: &str,
-    names: &Names,
+    resolver: &Resolver,
     max_bytes: usize,
     deadline: Instant,
     limit: &str,
     answer: &mut Answer,
 ) -> Result<String, String> {
-    let ips = names.addresses(host, deadline).await?;
+    let ips = resolver.host_addresses(host, deadline).await?;
     let mut stream = connect(&ips, port, deadline, limit).await?;
     answer.address = stream.peer_addr().ok();
     let at = answer

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::output::{QueryKind, Record, ReferralKind, WhoisHop, WhoisLookup};
 use crate::query::Query;
-use crate::resolve::Names;
+use sonde_dns::Resolver;
 
 /// How far a WHOIS lookup may go.
 #[derive(Debug, Clone)]
@@ -96,7 +96,7 @@ pub fn query_line(host: &str, query: &Query) -> String {
 pub async fn lookup(
     query: &Query,
     limits: &Limits,
-    names: &Names,
+    resolver: &Resolver,
     deadline: Instant,
 ) -> WhoisLookup {
     let started = Instant::now();
@@ -153,7 +153,7 @@ pub async fn lookup(
             &host,
             port,
             &line,
-            names,
+            resolver,
             limits.max_bytes,
             hop_deadline,
             &limit_words,
