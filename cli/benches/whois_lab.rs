@@ -10,6 +10,34 @@ use sonde_lab::{registry, zone, Lab, Role};
 
 const ROUNDS: usize = 20;
 
+/// The default profile's other collectors, off: the run is dns and whois alone (ping alone
+/// would add its 600 ms of probes).
+const OTHERS_OFF: &str =
+    "[collectors.ping]\nenabled = false\n[collectors.traceroute]\nenabled = false\n\
+                          [collectors.asn]\nenabled = false\n[collectors.geo]\nenabled = false\n";
+
+/// Checks that a sonde run is what the row says: dns and whois only, whois answered.
+fn check_sonde(lab: &Lab, sonde: &str, args: &[&str]) {
+    let out = lab
+        .command(Role::Client, sonde)
+        .args(args)
+        .output()
+        .expect("run sonde");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let ran: Vec<&str> = report["collectors"]
+        .as_object()
+        .expect("collectors")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(ran, ["dns", "whois"], "{args:?}");
+    assert_eq!(
+        report["collectors"]["whois"]["outcome"]["status"], "ok",
+        "{args:?}: {:#}",
+        report["sections"]["whois"]
+    );
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -50,7 +78,7 @@ fn main() {
         std::fs::write(
             &path,
             format!(
-                "name = \"{name}\"\nextends = \"default\"\n[collectors.whois]\norder = {order}\nbootstrap-url = \"{}\"\nca-file = \"{}\"\ncache-dir = \"{}\"\n",
+                "name = \"{name}\"\nextends = \"default\"\n{OTHERS_OFF}[collectors.whois]\norder = {order}\nbootstrap-url = \"{}\"\nca-file = \"{}\"\ncache-dir = \"{}\"\n",
                 registry::BOOTSTRAP_URL,
                 dir.join("ca.pem").display(),
                 dir.join("cache").display()
@@ -63,6 +91,12 @@ fn main() {
     let sonde = env!("CARGO_BIN_EXE_sonde");
     let whois_profile = profile("bench-whois", "[\"whois\"]");
     let rdap_profile = profile("bench-rdap", "[\"rdap\"]");
+    check_sonde(
+        &lab,
+        sonde,
+        &[target, "--profile", &whois_profile, "--json"],
+    );
+    check_sonde(&lab, sonde, &[target, "--profile", &rdap_profile, "--json"]);
     println!("whois in the lab: median of {ROUNDS} runs each");
     let rows = [
         (
