@@ -48,13 +48,19 @@ fn secs(d: Duration) -> String {
     }
 }
 
+/// The default profile's other collectors, off: each row times dns, the scan (and tls) alone.
+const OTHERS_OFF: &str =
+    "[collectors.ping]\nenabled = false\n[collectors.traceroute]\nenabled = false\n\
+                          [collectors.whois]\nenabled = false\n[collectors.asn]\nenabled = false\n\
+                          [collectors.geo]\nenabled = false\n";
+
 fn profile(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sonde-bench-ports-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(
         &path,
-        format!("name = \"{name}\"\nextends = \"default\"\n{text}"),
+        format!("name = \"{name}\"\nextends = \"default\"\n{OTHERS_OFF}{text}"),
     )
     .expect("profile");
     path
