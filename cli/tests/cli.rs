@@ -255,6 +255,7 @@ fn collectors_list_names_every_builtin() {
             "asn",
             "dns",
             "geo",
+            "hop-asn",
             "ping",
             "ports",
             "tls",

@@ -369,3 +369,108 @@ fn rdap_names_the_as_cymru_does_not() {
     assert_eq!(s["name"], "SONDE-ANYCAST - Sonde Lab Anycast B.V.");
     assert_eq!(s["source"], "rdap");
 }
+
+#[test]
+fn hop_asn_names_the_network_of_every_hop_on_both_families() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let profile = Profile::new(
+        "hops",
+        &format!(
+            "{LOOK_UP_DOCUMENTATION}\n\n[collectors.hop-asn]\n{LOOK_UP_DOCUMENTATION}\n\n\
+             [collectors.ping]\nenabled = false\n\n[collectors.traceroute]\naddresses = \"all\"\n"
+        ),
+    );
+    let o = sonde(
+        &lab,
+        &["far.sonde.test", "--json", "--profile", profile.arg()],
+    );
+    let report = json(&o);
+    assert_eq!(
+        report["collectors"]["hop-asn"]["outcome"]["status"], "ok",
+        "{report:#}"
+    );
+    let hops = &report["sections"]["hop-asn"];
+    let paths: [(IpAddr, Vec<IpAddr>); 2] = [
+        (
+            addr::FAR_V4.into(),
+            sonde_lab::paths::FAR_V4.iter().map(|&a| a.into()).collect(),
+        ),
+        (
+            addr::FAR_V6.into(),
+            sonde_lab::paths::FAR_V6.iter().map(|&a| a.into()).collect(),
+        ),
+    ];
+    for (destination, path) in paths {
+        let trace = hops["traces"]
+            .as_array()
+            .expect("traces")
+            .iter()
+            .find(|t| t["destination"] == destination.to_string())
+            .unwrap_or_else(|| panic!("no trace to {destination}: {hops:#}"));
+        let got = trace["hops"].as_array().expect("hops");
+        assert_eq!(got.len(), path.len(), "{trace:#}");
+        for (i, (hop, ip)) in got.iter().zip(&path).enumerate() {
+            assert_eq!(hop["ttl"], i + 1);
+            let address = &hop["addresses"][0];
+            assert_eq!(address["name"], sonde_lab::paths::FAR_NAMES[i]);
+            assert_eq!(address["ip"], ip.to_string());
+            assert_eq!(address["status"], "announced", "{hop:#}");
+            let want: Vec<u32> = cymru::origins_of(*ip)
+                .iter()
+                .flat_map(|o| o.asns.iter().copied())
+                .collect();
+            let origins: Vec<u64> = address["origins"]
+                .as_array()
+                .expect("origins")
+                .iter()
+                .map(|o| o["asn"].as_u64().expect("asn"))
+                .collect();
+            assert_eq!(
+                origins,
+                want.iter().map(|&a| u64::from(a)).collect::<Vec<_>>(),
+                "{ip}"
+            );
+            let first = want[0];
+            assert_eq!(
+                address["origins"][0]["as_name"],
+                cymru::as_name(first).expect("lab AS name").name,
+                "{ip}"
+            );
+        }
+    }
+    // A silent router stays in the path as a hop with no address.
+    let o = sonde(
+        &lab,
+        &["hidden.sonde.test", "--json", "--profile", profile.arg()],
+    );
+    let report = json(&o);
+    let trace = &report["sections"]["hop-asn"]["traces"][0];
+    assert_eq!(trace["destination"], addr::HIDDEN_V4.to_string());
+    let silent = &trace["hops"][4];
+    assert_eq!(
+        (&silent["ttl"], silent["addresses"].as_array().map(Vec::len)),
+        (&Value::from(5), Some(0)),
+        "{trace:#}"
+    );
+    assert_eq!(trace["hops"][5]["addresses"][0]["origins"][0]["asn"], 64500);
+
+    // The text report shows the path as networks: access (r1), transit, then IPv6.
+    let o = sonde(&lab, &["far.sonde.test", "--profile", profile.arg()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let section = text
+        .split("HOP-ASN")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no hop-asn section: {text}"));
+    for want in [
+        "to 203.0.113.70",
+        "r1.sonde.test",
+        "AS64510",
+        "SONDE-ACCESS - Sonde Lab Access Inc., US",
+        "AS64500",
+        "to 2001:db8:64::70",
+        "AS64520",
+    ] {
+        assert!(section.contains(want), "{want} not in {section}");
+    }
+}

@@ -10,10 +10,12 @@
 //! Special-purpose addresses are answered locally.
 //!
 //! Other collectors enrich addresses in one batch with [`lookup_many`] or a
-//! configured [`AsnLookup`].
+//! configured [`AsnLookup`]; the crate's second collector, `hop-asn`
+//! ([`hops`]), does so for every traceroute hop.
 
 pub mod config;
 pub mod cymru;
+pub mod hops;
 mod lookup;
 pub mod output;
 pub mod rdap;
@@ -28,6 +30,7 @@ use sonde_dns::Resolver;
 use tokio::time::Instant;
 
 pub use config::{AsnConfig, Zones};
+pub use hops::{HopAsn, HopAsnCollector, HopAsnOutput, TraceAsn};
 pub use lookup::{lookup_many, AsnLookup, DEFAULT_BUDGET};
 pub use output::{
     AddressAsn, Answers, AsnOutput, AutonomousSystem, NameSource, Origin, Source, Status,
@@ -68,43 +71,12 @@ impl TypedCollector for AsnCollector {
             return Err(Failure::skipped("dns found no address to look up"));
         }
         let started = Instant::now();
-        let mut warnings = Vec::new();
-        let mut database = None;
-        let table = if config.sources.contains(&Source::Database) {
-            match table::find(config.database.as_deref()) {
-                None => None,
-                Some(path) => match Table::open(&path) {
-                    Ok(t) => {
-                        database = Some(format!("{} ({})", path.display(), t.describe()));
-                        Some(Arc::new(t))
-                    }
-                    Err(e) => {
-                        warnings.push(format!("{e}; the database was not used"));
-                        None
-                    }
-                },
-            }
-        } else {
-            None
-        };
-        let resolver = Resolver::from_info(&dns.resolver);
-        let rdap = match &config.rdap_url {
-            Some(url) => Some(Arc::new(
-                rdap::RdapClient::new(url, resolver.clone(), ctx.deadline())
-                    .map_err(Failure::failed)?,
-            )),
-            None => None,
-        };
-        let lookup = AsnLookup::from_config(Some(resolver), config, table).with_rdap(rdap);
-        // Stop a little before the scheduler would, so that what was found
-        // is reported rather than lost to a timeout.
-        let margin = (ctx.remaining() / 10).min(Duration::from_millis(250));
-        let deadline = ctx.deadline().checked_sub(margin).unwrap_or(ctx.deadline());
-        let answers = tokio::select! {
-            biased;
-            _ = ctx.cancelled() => return Err(Failure::failed("cancelled before the lookups ended")),
-            answers = lookup.lookup_many(&ips, deadline) => answers,
-        };
+        let Prepared {
+            lookup,
+            database,
+            warnings,
+        } = prepare(config, Resolver::from_info(&dns.resolver), ctx)?;
+        let answers = batch(&lookup, &ips, ctx).await?;
         let output = AsnOutput {
             sources: config.sources.clone(),
             zones: config
@@ -117,28 +89,92 @@ impl TypedCollector for AsnCollector {
             warnings,
             elapsed_ms: started.elapsed().as_millis() as u64,
         };
-        let failed: Vec<&AddressAsn> = output
-            .addresses
-            .iter()
-            .filter(|a| a.status == Status::Error)
-            .collect();
-        match failed.as_slice() {
-            [] => Ok(output),
-            [first, rest @ ..] => {
-                let mut error = format!(
-                    "no AS for {}: {}",
-                    first.ip,
-                    first.detail.as_deref().unwrap_or("no answer")
-                );
-                if !rest.is_empty() {
-                    error.push_str(&format!(" (and {} more address(es))", rest.len()));
-                }
-                Err(Failure::partial(error, output))
-            }
+        match unanswered(&output.addresses) {
+            None => Ok(output),
+            Some(error) => Err(Failure::partial(error, output)),
         }
     }
 
     fn view(&self, output: &AsnOutput) -> View {
         view::render(output)
     }
+}
+
+/// A lookup built from a profile's settings: the table opened, the RDAP client made.
+struct Prepared {
+    lookup: AsnLookup,
+    /// The table used, as the section shows it.
+    database: Option<String>,
+    /// Why a configured source could not be used.
+    warnings: Vec<String>,
+}
+
+/// Builds what both collectors (asn and hop-asn) run from their settings.
+fn prepare(config: &AsnConfig, resolver: Resolver, ctx: &Context) -> Result<Prepared, Failure> {
+    let mut warnings = Vec::new();
+    let mut database = None;
+    let table = if config.sources.contains(&Source::Database) {
+        match table::find(config.database.as_deref()) {
+            None => None,
+            Some(path) => match Table::open(&path) {
+                Ok(t) => {
+                    database = Some(format!("{} ({})", path.display(), t.describe()));
+                    Some(Arc::new(t))
+                }
+                Err(e) => {
+                    warnings.push(format!("{e}; the database was not used"));
+                    None
+                }
+            },
+        }
+    } else {
+        None
+    };
+    let rdap = match &config.rdap_url {
+        Some(url) => Some(Arc::new(
+            rdap::RdapClient::new(url, resolver.clone(), ctx.deadline())
+                .map_err(Failure::failed)?,
+        )),
+        None => None,
+    };
+    Ok(Prepared {
+        lookup: AsnLookup::from_config(Some(resolver), config, table).with_rdap(rdap),
+        database,
+        warnings,
+    })
+}
+
+/// Looks `ips` up, stopping a little before the scheduler would, so that what was found is
+/// reported rather than lost to a timeout.
+async fn batch(
+    lookup: &AsnLookup,
+    ips: &[std::net::IpAddr],
+    ctx: &Context,
+) -> Result<Answers, Failure> {
+    let margin = (ctx.remaining() / 10).min(Duration::from_millis(250));
+    let deadline = ctx.deadline().checked_sub(margin).unwrap_or(ctx.deadline());
+    tokio::select! {
+        biased;
+        _ = ctx.cancelled() => Err(Failure::failed("cancelled before the lookups ended")),
+        answers = lookup.lookup_many(ips, deadline) => Ok(answers),
+    }
+}
+
+/// The error of a batch in which some addresses got no usable answer from any source, naming
+/// the first; `None` when every address was answered.
+fn unanswered<'a>(addresses: impl IntoIterator<Item = &'a AddressAsn>) -> Option<String> {
+    let failed: Vec<&AddressAsn> = addresses
+        .into_iter()
+        .filter(|a| a.status == Status::Error)
+        .collect();
+    let (first, rest) = failed.split_first()?;
+    let mut error = format!(
+        "no AS for {}: {}",
+        first.ip,
+        first.detail.as_deref().unwrap_or("no answer")
+    );
+    if !rest.is_empty() {
+        error.push_str(&format!(" (and {} more address(es))", rest.len()));
+    }
+    Some(error)
 }
