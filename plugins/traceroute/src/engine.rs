@@ -99,6 +99,7 @@ pub async fn trace(spec: TraceSpec) -> Trace {
                 hops: Vec::new(),
                 duration_ms: 0.0,
                 error: Some(e.to_string()),
+                warnings: Vec::new(),
             }
         }
     };
@@ -156,28 +157,40 @@ pub async fn trace(spec: TraceSpec) -> Trace {
             () = sleep_until(wake) => {}
         }
     }
+    let mut warnings = Vec::new();
+    while let Some(finished) = readers.try_join_next() {
+        if let Ok(Err(e)) = finished {
+            warnings.push(format!(
+                "receiving stopped: {e}; later answers were not read"
+            ));
+        }
+    }
     readers.abort_all();
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    summarise(&spec, &sent, horizon, stopped, duration_ms)
+    Trace {
+        warnings,
+        ..summarise(&spec, &sent, horizon, stopped, duration_ms)
+    }
 }
 
 fn setup(
     spec: &TraceSpec,
     tx: &mpsc::UnboundedSender<Event>,
-    readers: &mut JoinSet<()>,
+    readers: &mut JoinSet<std::io::Result<()>>,
 ) -> std::io::Result<Sender> {
     let family = Family::of(spec.dest);
-    let raw_reader = |matcher: Matcher, readers: &mut JoinSet<()>| -> std::io::Result<()> {
-        let socket = Arc::new(PacketSocket::icmp(family, Rung::Raw)?);
-        readers.spawn(probe::read_icmp(
-            socket,
-            Rung::Raw,
-            spec.dest,
-            matcher,
-            tx.clone(),
-        ));
-        Ok(())
-    };
+    let raw_reader =
+        |matcher: Matcher, readers: &mut JoinSet<std::io::Result<()>>| -> std::io::Result<()> {
+            let socket = Arc::new(PacketSocket::icmp(family, Rung::Raw)?);
+            readers.spawn(probe::read_icmp(
+                socket,
+                Rung::Raw,
+                spec.dest,
+                matcher,
+                tx.clone(),
+            ));
+            Ok(())
+        };
     match spec.method {
         ProbeMethod::Icmp => {
             let socket = Arc::new(PacketSocket::icmp(family, spec.rung)?);
@@ -394,6 +407,7 @@ fn summarise(
         hops,
         duration_ms: round3(duration_ms),
         error: None,
+        warnings: Vec::new(),
     }
 }
 

@@ -148,6 +148,10 @@ pub struct Trace {
     /// Why this address could not be traced at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What went wrong during the trace without ending it (a reader that stopped: answers
+    /// after that were not seen, and those probes count as lost).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The traceroute collector's section.

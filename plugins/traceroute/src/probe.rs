@@ -152,19 +152,21 @@ pub fn kind_of(kind: ErrorKind, from_dest: bool) -> Option<Kind> {
     }
 }
 
-/// Reads a raw ICMP socket (or an ICMP datagram socket) until the trace
-/// drops the task.
+/// Reads a raw ICMP socket (or an ICMP datagram socket) until the trace drops the task or
+/// nobody listens any more; a read that fails for good ends it with the error, which the
+/// trace reports.
 pub async fn read_icmp(
     socket: Arc<PacketSocket>,
     rung: Rung,
     dest: IpAddr,
     matcher: Matcher,
     events: UnboundedSender<Event>,
-) {
+) -> io::Result<()> {
     let family = Family::of(dest);
     let raw_v4 = rung == Rung::Raw && family == Family::V4;
     let mut buf = vec![0u8; 2048];
-    while let Ok(got) = socket.recv(&mut buf).await {
+    loop {
+        let got = socket.recv(&mut buf).await?;
         let bytes = &buf[..got.len.min(buf.len())];
         let event = match got.error {
             // Datagram sockets: an error about one of our echo requests,
@@ -193,7 +195,7 @@ pub async fn read_icmp(
         };
         if let Some(event) = event {
             if events.send(event).is_err() {
-                return;
+                return Ok(());
             }
         }
     }

@@ -77,6 +77,9 @@ fn render_trace(trace: &Trace) -> View {
         ]);
     }
     view = view.table(["hop", "address", "name", "loss", "rtt ms"], rows);
+    for w in &trace.warnings {
+        view = view.note(w.clone(), Tone::Warn);
+    }
     view
 }
 
@@ -126,5 +129,40 @@ fn probe_cell(p: &HopProbe) -> String {
         }
         (Some(rtt), _) => format!("{rtt:.3}"),
         (None, _) => "*".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sonde_core::Item;
+
+    use super::*;
+    use crate::output::End;
+
+    #[test]
+    fn a_reader_that_stopped_is_a_warning_under_its_trace() {
+        let trace = Trace {
+            destination: "192.0.2.7".parse().expect("ip"),
+            reached: false,
+            end: End {
+                reason: EndReason::Timeout,
+                hop: None,
+                detail: "no answer".into(),
+            },
+            hops: Vec::new(),
+            duration_ms: 12.0,
+            error: None,
+            warnings: vec![
+                "receiving stopped: Network is down; later answers were not read".into(),
+            ],
+        };
+        let items = render_trace(&trace).items;
+        assert_eq!(
+            items.last(),
+            Some(&Item::Note {
+                text: "receiving stopped: Network is down; later answers were not read".into(),
+                tone: Tone::Warn,
+            })
+        );
     }
 }
