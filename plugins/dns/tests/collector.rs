@@ -551,6 +551,68 @@ async fn the_deadline_bounds_every_query() {
     assert!(msg.contains("timeout"), "{msg}");
 }
 
+/// dns stops its queries before its deadline, so the run gets the
+/// collector's own section (the lookups made) rather than a bare timeout
+/// decided by whichever timer fires first.
+#[tokio::test]
+async fn a_silent_server_fails_before_the_deadline_with_the_lookups() {
+    let mute = TestServer::start_mode(Mode::Mute).await;
+    let cfg = DnsConfig {
+        query_timeout: Duration::from_secs(5),
+        ..config(&[&mute])
+    };
+    let ctx = context(
+        "www.example.test",
+        Duration::from_millis(500),
+        CancellationToken::new(),
+    );
+    let result = DnsCollector.collect(&cfg, &ctx).await;
+    assert!(
+        Instant::now() < ctx.deadline(),
+        "returned {:?} after its deadline",
+        Instant::now() - ctx.deadline()
+    );
+    match result {
+        Err(Failure::Partial { error, section }) => {
+            let out = section.get::<DnsOutput>().expect("a dns section");
+            assert_eq!(out.lookup(RecordType::A).unwrap().status, Status::Timeout);
+            assert!(error.contains("timeout"), "{error}");
+        }
+        other => panic!("expected a partial failure, got {other:?}"),
+    }
+}
+
+/// For an address target the address is the answer: a PTR that never comes
+/// is a warning, and the collector succeeds in time for the others.
+#[tokio::test]
+async fn an_address_target_succeeds_when_ptr_times_out() {
+    let mute = TestServer::start_mode(Mode::Mute).await;
+    let cfg = DnsConfig {
+        query_timeout: Duration::from_secs(5),
+        ..config(&[&mute])
+    };
+    let ctx = context(
+        "192.0.2.10",
+        Duration::from_millis(500),
+        CancellationToken::new(),
+    );
+    let out = DnsCollector
+        .collect(&cfg, &ctx)
+        .await
+        .expect("the address is the answer");
+    assert!(
+        Instant::now() < ctx.deadline(),
+        "returned after its deadline"
+    );
+    assert_eq!(out.addresses.len(), 1);
+    assert_eq!(out.ptr[0].lookup.status, Status::Timeout);
+    assert!(
+        out.warnings.iter().any(|w| w.starts_with("PTR 192.0.2.10")),
+        "{:?}",
+        out.warnings
+    );
+}
+
 #[tokio::test]
 async fn cancellation_stops_at_once() {
     let server = TestServer::start().await;
