@@ -12,6 +12,6 @@ pub mod socket;
 pub mod targets;
 
 pub use access::{Access, Rung};
-pub use packet::{ErrorKind, Family, Message, Quote, Transport, Unreachable};
+pub use packet::{ErrorKind, Family, Message, Quote, QuotedPacket, Transport, Unreachable};
 pub use socket::{ErrorOrigin, PacketSocket, QueuedError, Received};
 pub use targets::AddressChoice;

@@ -334,17 +334,41 @@ pub struct Quote {
     pub transport: Transport,
 }
 
-/// Reads the packet quoted in an ICMP error (starting at its IP header).
-pub fn parse_quote(family: Family, bytes: &[u8]) -> Result<Quote, ParseError> {
-    let (src, dst, protocol, rest) = match family {
+/// The packet quoted in an ICMP error, split at its transport header: its
+/// addresses, its transport protocol and the bytes from the transport header
+/// on (as far as the quote goes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotedPacket<'a> {
+    /// Where the quoted packet came from (normally this host).
+    pub src: IpAddr,
+    /// Where it was going.
+    pub dst: IpAddr,
+    /// The transport protocol, after any IPv6 extension headers.
+    pub protocol: u8,
+    /// The quoted bytes from the transport header on; empty when an IPv6
+    /// fragment header says the transport header is in another fragment.
+    pub transport: &'a [u8],
+}
+
+/// IPv6 extension headers a quoted probe may carry before its transport
+/// header (RFC 8200 section 4): hop-by-hop, routing, fragment and destination options.
+const V6_HOP_BY_HOP: u8 = 0;
+const V6_ROUTING: u8 = 43;
+const V6_FRAGMENT: u8 = 44;
+const V6_DEST_OPTIONS: u8 = 60;
+
+/// Splits the packet quoted in an ICMP error (starting at its IP header) at
+/// its transport header, skipping IPv6 extension headers.
+pub fn split_quote(family: Family, bytes: &[u8]) -> Result<QuotedPacket<'_>, ParseError> {
+    match family {
         Family::V4 => {
             let (header, rest) = parse_ipv4(bytes)?;
-            (
-                IpAddr::V4(header.src),
-                IpAddr::V4(header.dst),
-                header.protocol,
-                rest,
-            )
+            Ok(QuotedPacket {
+                src: IpAddr::V4(header.src),
+                dst: IpAddr::V4(header.dst),
+                protocol: header.protocol,
+                transport: rest,
+            })
         }
         Family::V6 => {
             need("quoted IPv6 header", bytes, 40)?;
@@ -360,9 +384,54 @@ pub fn parse_quote(family: Family, bytes: &[u8]) -> Result<Quote, ParseError> {
                 octets.copy_from_slice(&bytes[at..at + 16]);
                 IpAddr::V6(Ipv6Addr::from(octets))
             };
-            (addr(8), addr(24), bytes[6], &bytes[40..])
+            let (protocol, transport) = skip_v6_extensions(bytes[6], &bytes[40..])?;
+            Ok(QuotedPacket {
+                src: addr(8),
+                dst: addr(24),
+                protocol,
+                transport,
+            })
         }
-    };
+    }
+}
+
+/// Walks IPv6 extension headers from `next`; returns the transport protocol
+/// and the bytes from its header on.
+fn skip_v6_extensions(mut next: u8, mut rest: &[u8]) -> Result<(u8, &[u8]), ParseError> {
+    // Each header is at least 8 bytes, so the walk ends; the bound only
+    // guards against a quote made of nothing but extension headers.
+    for _ in 0..16 {
+        let len = match next {
+            V6_HOP_BY_HOP | V6_ROUTING | V6_DEST_OPTIONS => {
+                need("quoted IPv6 extension header", rest, 2)?;
+                (usize::from(rest[1]) + 1) * 8
+            }
+            V6_FRAGMENT => {
+                need("quoted IPv6 fragment header", rest, 8)?;
+                // A fragment other than the first does not start with the
+                // transport header.
+                if be16(rest, 2) & 0xfff8 != 0 {
+                    return Ok((rest[0], &[]));
+                }
+                8
+            }
+            _ => return Ok((next, rest)),
+        };
+        need("quoted IPv6 extension header", rest, len)?;
+        next = rest[0];
+        rest = &rest[len..];
+    }
+    Ok((next, &[]))
+}
+
+/// Reads the packet quoted in an ICMP error (starting at its IP header).
+pub fn parse_quote(family: Family, bytes: &[u8]) -> Result<Quote, ParseError> {
+    let QuotedPacket {
+        src,
+        dst,
+        protocol,
+        transport: rest,
+    } = split_quote(family, bytes)?;
     let echo_request = match family {
         Family::V4 => (PROTO_ICMP, V4_ECHO_REQUEST),
         Family::V6 => (PROTO_ICMPV6, V6_ECHO_REQUEST),

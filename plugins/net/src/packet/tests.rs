@@ -214,6 +214,58 @@ fn icmpv6_time_exceeded_quotes_an_ipv6_probe() {
     );
 }
 
+/// A quoted IPv6 probe behind hop-by-hop, destination options, routing and
+/// fragment headers: the UDP ports are read past all four.
+#[test]
+fn ipv6_quotes_skip_extension_headers() {
+    let me: Ipv6Addr = "2001:db8:100::10".parse().unwrap();
+    let dest: Ipv6Addr = "2001:db8:113::10".parse().unwrap();
+    let udp = [0x9c, 0x40, 0x82, 0x9a, 0, 20, 0xab, 0xcd];
+    // hop-by-hop (8 bytes, next: destination options)
+    let mut ext = vec![60, 0, 1, 4, 0, 0, 0, 0];
+    // destination options (16 bytes: length 1, next: routing)
+    ext.extend([43, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // routing (8 bytes, next: fragment)
+    ext.extend([44, 0, 0, 0, 0, 0, 0, 0]);
+    // fragment, offset 0 (first fragment), next: UDP
+    ext.extend([PROTO_UDP, 0, 0, 1, 0, 0, 0, 7]);
+    let mut quoted = ipv6_header(me, dest, 0, ext.len() + udp.len());
+    quoted.extend(&ext);
+    quoted.extend(udp);
+    let mut icmp = vec![3, 0, 0, 0, 0, 0, 0, 0];
+    icmp.extend(&quoted);
+    let Message::Error { quote, .. } = parse_icmp(Family::V6, &icmp).unwrap() else {
+        panic!("not an error")
+    };
+    assert_eq!(
+        quote.unwrap().transport,
+        Transport::Udp {
+            src_port: 40000,
+            dst_port: 33434,
+            length: 20,
+            checksum: 0xabcd
+        }
+    );
+    let split = split_quote(Family::V6, &quoted).unwrap();
+    assert_eq!((split.protocol, split.transport), (PROTO_UDP, &udp[..]));
+    // A later fragment has no transport header to read.
+    let mut later = quoted.clone();
+    let frag = 40 + 8 + 16 + 8;
+    later[frag + 2..frag + 4].copy_from_slice(&[0, 0x18]);
+    let quote = parse_quote(Family::V6, &later).unwrap();
+    assert_eq!(
+        quote.transport,
+        Transport::Truncated {
+            protocol: PROTO_UDP
+        }
+    );
+    // Cut inside the destination options: an error value, no panic.
+    assert!(matches!(
+        parse_quote(Family::V6, &quoted[..40 + 8 + 10]),
+        Err(ParseError::Truncated { .. })
+    ));
+}
+
 #[test]
 fn ip_headers_that_lie_are_refused() {
     let mut h = ipv4_header(ME, DEST, 1, PROTO_ICMP, 0);
