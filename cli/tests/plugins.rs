@@ -469,3 +469,75 @@ fn a_plugin_that_ignores_sigterm_is_killed_at_its_deadline() {
     });
     assert!(gone, "the plugin process survived its deadline");
 }
+
+/// Whether process `pid` is gone (or a zombie waiting for init to reap it).
+fn process_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+/// Waits up to 3 s for the pid written to `file` to be gone.
+fn written_pid_goes_away(file: &Path) -> (String, bool) {
+    let pid = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("{} was not written: {e}", file.display()))
+        .trim()
+        .to_string();
+    assert!(pid.parse::<u32>().is_ok(), "not a pid: {pid:?}");
+    let gone = (0..60).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        process_gone(&pid)
+    });
+    if !gone {
+        // Do not leave it behind for the next test run.
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status();
+    }
+    (pid, gone)
+}
+
+#[test]
+fn what_a_timed_out_plugin_started_is_stopped_with_it() {
+    let dir = scratch("group");
+    let pidfile = dir.join("sleep.pid");
+    let script = dir.join("spawner.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nread -r call\ncase \"$call\" in\n*describe*) echo '{{\"name\":\"spawner\",\"version\":\"1\",\"summary\":\"starts a sleep and waits\",\"abi\":{{\"major\":1,\"minor\":0}}}}' ;;\n*) sleep 37 & echo $! > {}; wait ;;\nesac\n",
+            pidfile.display()
+        ),
+    )
+    .expect("script");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let profile = profile(
+        &dir,
+        "[plugins.spawner]\npath = \"spawner.sh\"\n\n[collectors.spawner]\ntimeout = \"300ms\"\n",
+    );
+    let o = sonde(
+        &dir,
+        &[
+            "localhost",
+            "--profile",
+            profile.to_str().expect("utf-8"),
+            "--json",
+        ],
+        &[],
+    );
+    let r = report(&o);
+    assert_eq!(
+        r["collectors"]["spawner"]["outcome"]["status"],
+        "timed_out",
+        "{}",
+        stderr(&o)
+    );
+    let (pid, gone) = written_pid_goes_away(&pidfile);
+    assert!(gone, "the plugin's `sleep 37` (pid {pid}) outlived it");
+}

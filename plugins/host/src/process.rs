@@ -1,17 +1,21 @@
 //! One exchange with a plugin process: write a call on its stdin, read its
 //! answer from stdout to the end, and make sure it is gone afterwards.
 //!
-//! A process that must stop early (deadline, cancellation, an answer too
-//! large) is first sent SIGTERM and, if it is still there after a short
-//! grace, SIGKILL; it is always reaped. Its stderr is kept (bounded) so that
-//! a crash can say what the plugin said last.
+//! Every plugin process starts in a process group of its own, and it is the
+//! group that is stopped: a shell plugin's `sleep`, or anything else the
+//! plugin started, goes with it. A process that must stop early (deadline,
+//! cancellation, an answer too large) is first sent SIGTERM and, if its
+//! group is still there after a short grace, SIGKILL; it is always reaped.
+//! What the plugin leaves behind after answering is stopped the same way.
+//! Its stderr is kept (bounded) so that a crash can say what the plugin
+//! said last.
 
 use std::future::Future;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
@@ -24,7 +28,8 @@ const GRACE: Duration = Duration::from_millis(200);
 /// How much of stderr is kept for messages.
 const MAX_STDERR: usize = 64 * 1024;
 
-/// Plugin processes started and not yet reaped, by pid.
+/// Process groups of plugin processes that may still have members, by
+/// process group id (the plugin process's pid).
 static LIVE: std::sync::Mutex<std::collections::BTreeSet<i32>> =
     std::sync::Mutex::new(std::collections::BTreeSet::new());
 
@@ -32,48 +37,69 @@ fn live() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<i32>> {
     LIVE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Stops every plugin process still running: SIGTERM, then SIGKILL after
-/// the grace. Call it before sonde exits: a node that timed out may not
-/// have been dropped yet (the scheduler abandons its runtime), and a plugin
-/// that ignores SIGTERM must not outlive sonde. An unreaped child's pid
-/// cannot be reused, so every pid here is still ours.
+/// Stops every plugin process group still running: SIGTERM, then SIGKILL
+/// after the grace. Call it before sonde exits: a node that timed out may
+/// not have been dropped yet (the scheduler abandons its runtime), and a
+/// plugin that ignores SIGTERM must not outlive sonde. A group id stays
+/// taken while the group has a member or its leader is unreaped, so every
+/// id here is still ours.
 pub fn finish_stopping() {
-    let pids: Vec<i32> = live().iter().copied().collect();
-    if pids.is_empty() {
+    let groups: Vec<i32> = live().iter().copied().collect();
+    if groups.is_empty() {
         return;
     }
-    for &pid in &pids {
-        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    for &group in &groups {
+        signal_group(group, Signal::SIGTERM);
     }
     std::thread::sleep(GRACE);
-    for &pid in &pids {
-        if live().contains(&pid) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    for &group in &groups {
+        if live().contains(&group) {
+            signal_group(group, Signal::SIGKILL);
         }
     }
 }
 
-/// Owns a child until it has exited; dropping it early stops the child
-/// (SIGTERM, then SIGKILL after the grace) and reaps it.
-struct Reaper(Option<Child>);
+/// Sends `signal` to every process of the group.
+fn signal_group(group: i32, signal: Signal) {
+    let _ = killpg(Pid::from_raw(group), signal);
+}
+
+/// Whether any process (a zombie included) is left in the group.
+fn group_alive(group: i32) -> bool {
+    killpg(Pid::from_raw(group), None::<Signal>).is_ok()
+}
+
+/// Owns a plugin process and its group until both are gone; dropping it
+/// stops what is left of them (SIGTERM to the group, then SIGKILL after the
+/// grace) and reaps the process.
+struct Reaper {
+    /// The process, until it has been reaped.
+    child: Option<Child>,
+    /// Its process group (its pid), until the group is known to be empty.
+    group: Option<i32>,
+}
 
 impl Reaper {
     fn child(&mut self) -> Option<&mut Child> {
-        self.0.as_mut()
+        self.child.as_mut()
     }
 }
 
 impl Drop for Reaper {
     fn drop(&mut self) {
-        let Some(mut child) = self.0.take() else {
+        let mut child = self.child.take();
+        let leader_running = child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+        let Some(group) = self.group.take() else {
             return;
         };
-        if !matches!(child.try_wait(), Ok(None)) {
+        if !leader_running && !group_alive(group) {
+            live().remove(&group);
             return;
         }
-        if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-        }
+        live().insert(group);
+        signal_group(group, Signal::SIGTERM);
         // The scheduler may drop this future from any thread, inside or
         // outside a runtime: a plain thread finishes the job.
         let _ = std::thread::Builder::new()
@@ -81,22 +107,21 @@ impl Drop for Reaper {
             .spawn(move || {
                 let start = std::time::Instant::now();
                 let mut killed = false;
-                let pid = child.id().and_then(|p| i32::try_from(p).ok());
-                if let Some(pid) = pid {
-                    live().insert(pid);
-                }
                 loop {
-                    match child.try_wait() {
-                        Ok(None) => {}
-                        _ => {
-                            if let Some(pid) = pid {
-                                live().remove(&pid);
-                            }
-                            return;
-                        }
+                    // Reap the leader as soon as it exits, so that the
+                    // group's emptiness can be seen.
+                    if child
+                        .as_mut()
+                        .is_some_and(|c| !matches!(c.try_wait(), Ok(None)))
+                    {
+                        child = None;
+                    }
+                    if child.is_none() && !group_alive(group) {
+                        live().remove(&group);
+                        return;
                     }
                     if !killed && start.elapsed() >= GRACE {
-                        let _ = child.start_kill();
+                        signal_group(group, Signal::SIGKILL);
                         killed = true;
                     }
                     if start.elapsed() >= GRACE * 25 {
@@ -173,19 +198,24 @@ pub(crate) async fn exchange(
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // A group of its own, so that stopping it stops what it started.
+        .process_group(0)
         .kill_on_drop(false);
     let program = cmd.as_std().get_program().to_string_lossy().into_owned();
     let child = cmd
         .spawn()
         .map_err(|e| CallError::Failed(format!("cannot start {program}: {e}")))?;
-    let mut reaper = Reaper(Some(child));
+    let group = child.id().and_then(|p| i32::try_from(p).ok());
+    if let Some(group) = group {
+        live().insert(group);
+    }
+    let mut reaper = Reaper {
+        child: Some(child),
+        group,
+    };
     let Some(child) = reaper.child() else {
         return Err(CallError::Failed("internal error: no child".into()));
     };
-    let pid = child.id().and_then(|p| i32::try_from(p).ok());
-    if let Some(pid) = pid {
-        live().insert(pid);
-    }
     let (Some(mut stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
@@ -197,8 +227,8 @@ pub(crate) async fn exchange(
         let _ = stdin.shutdown().await;
     };
     let stop_now = move || {
-        if let Some(pid) = pid {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        if let Some(group) = group {
+            signal_group(group, Signal::SIGKILL);
         }
     };
     let read_out = read_bounded(stdout, MAX_ANSWER, stop_now);
@@ -212,10 +242,9 @@ pub(crate) async fn exchange(
         };
         let status =
             status.map_err(|e| CallError::Failed(format!("cannot wait for {program}: {e}")))?;
-        reaper.0 = None;
-        if let Some(pid) = pid {
-            live().remove(&pid);
-        }
+        // Reaped; whatever it left in its group is stopped when the
+        // reaper is dropped.
+        reaper.child = None;
         let out = out.map_err(|_| {
             CallError::Failed(format!(
                 "its answer is larger than the {} MiB sonde accepts; the process was stopped",
