@@ -7,7 +7,7 @@ use sonde_core::Tone;
 /// Whether and how to colour text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {
-    colour: bool,
+    pub(super) colour: bool,
 }
 
 impl Style {
