@@ -9,7 +9,8 @@ use sonde_dns::Resolver;
 use tokio::time::Instant;
 
 use crate::config::WhoisConfig;
-use crate::output::{Lookup, Protocol, WhoisOutput};
+use crate::net::Cidr;
+use crate::output::{Lookup, Protocol, Record, WhoisOutput, MAX_CIDRS};
 use crate::query::{registrable_domain, special_address, special_name, Query};
 use crate::registries::Registries;
 
@@ -99,6 +100,9 @@ fn warnings(lookup: &Lookup) -> Vec<String> {
     let Some(by) = lookup.answered_by else {
         return out;
     };
+    if let Some(record) = &lookup.record {
+        out.extend(block_warnings(lookup, record, by));
+    }
     if let Some(rdap) = &lookup.rdap {
         if let (Some(e), true) = (&rdap.error, by != Protocol::Rdap) {
             out.push(format!(
@@ -126,4 +130,90 @@ fn warnings(lookup: &Lookup) -> Vec<String> {
         }
     }
     out
+}
+
+/// A record's CIDR blocks that were too many, or that do not hold the address asked about
+/// (the server answered about some other network).
+fn block_warnings(lookup: &Lookup, record: &Record, by: Protocol) -> Vec<String> {
+    let mut out = Vec::new();
+    if record.cidr_dropped > 0 {
+        out.push(format!(
+            "{}: the {by} answer listed {} more distinct CIDR blocks than the {MAX_CIDRS} kept; \
+             they were dropped",
+            lookup.query, record.cidr_dropped
+        ));
+    }
+    let Ok(ip) = lookup.query.parse::<std::net::IpAddr>() else {
+        return out;
+    };
+    let blocks: Vec<Cidr> = record.cidr.iter().filter_map(|c| Cidr::parse(c)).collect();
+    if !blocks.is_empty() && !blocks.iter().any(|b| b.contains(ip)) {
+        let shown: Vec<&str> = record.cidr.iter().take(3).map(String::as_str).collect();
+        let more = if record.cidr.len() > shown.len() {
+            format!(" and {} more", record.cidr.len() - shown.len())
+        } else {
+            String::new()
+        };
+        out.push(format!(
+            "{ip}: no CIDR block of the {by} record ({}{more}) holds the address; \
+             the server may have answered about another network",
+            shown.join(", ")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::QueryKind;
+
+    fn answered(query: &str, cidr: &[&str], dropped: usize) -> Lookup {
+        Lookup {
+            query: query.to_string(),
+            kind: QueryKind::Ipv4,
+            answered_by: Some(Protocol::Whois),
+            record: Some(Record {
+                cidr: cidr.iter().map(|c| c.to_string()).collect(),
+                cidr_dropped: dropped,
+                ..Record::default()
+            }),
+            rdap: None,
+            whois: None,
+        }
+    }
+
+    #[test]
+    fn blocks_that_miss_the_address_or_were_dropped_are_warnings() {
+        assert_eq!(
+            warnings(&answered("203.0.113.10", &["203.0.113.0/24"], 0)),
+            Vec::<String>::new()
+        );
+        let miss = warnings(&answered(
+            "203.0.113.10",
+            &["10.0.0.0/8", "10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"],
+            0,
+        ));
+        assert_eq!(
+            miss,
+            [
+                "203.0.113.10: no CIDR block of the whois record (10.0.0.0/8, 10.1.0.0/16, \
+              10.2.0.0/16 and 1 more) holds the address; the server may have answered about \
+              another network"
+            ]
+        );
+        let dropped = warnings(&answered("203.0.113.10", &["203.0.113.0/24"], 7));
+        assert_eq!(
+            dropped,
+            [
+                "203.0.113.10: the whois answer listed 7 more distinct CIDR blocks than the 32 \
+              kept; they were dropped"
+            ]
+        );
+        assert_eq!(
+            warnings(&answered("sonde.test", &["10.0.0.0/8"], 0)),
+            Vec::<String>::new(),
+            "a domain has no address to hold"
+        );
+    }
 }

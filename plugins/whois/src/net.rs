@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 /// A CIDR block: network address and prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cidr {
     /// The first address.
     pub addr: IpAddr,
@@ -142,6 +142,25 @@ pub fn range_to_cidrs(start: IpAddr, end: IpAddr) -> Option<Vec<Cidr>> {
         lo = last + 1;
     }
     Some(blocks)
+}
+
+/// The first `max` distinct blocks of `blocks` as text, in order, and how
+/// many other distinct blocks there were.
+pub fn distinct_blocks(blocks: impl IntoIterator<Item = Cidr>, max: usize) -> (Vec<String>, usize) {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = Vec::new();
+    let mut dropped = 0;
+    for block in blocks {
+        if !seen.insert(block) {
+            continue;
+        }
+        if kept.len() < max {
+            kept.push(block.to_string());
+        } else {
+            dropped += 1;
+        }
+    }
+    (kept, dropped)
 }
 
 /// Reads `203.0.113.0 - 203.0.113.255` (RIPE's inetnum, ARIN's NetRange).

@@ -58,6 +58,21 @@ impl QueryKind {
     }
 }
 
+/// A value as a parsed field keeps it: control characters (escape sequences,
+/// bells, carriage returns) dropped and tabs made spaces, so that a hostile
+/// registry cannot reach a terminal or a log through a field. The raw answers
+/// keep what the server sent.
+pub fn field_text(value: &str) -> String {
+    value
+        .chars()
+        .filter_map(|c| match c {
+            '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
 /// The fields people look for, read from an RDAP object or a WHOIS text.
 /// Every field is optional: registries publish different things, and
 /// privacy rules hide the registrant more often than not.
@@ -105,9 +120,13 @@ pub struct Record {
     /// First and last address of a network (`203.0.113.0`, `203.0.113.255`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<(String, String)>,
-    /// The network as CIDR blocks (`203.0.113.0/24`).
+    /// The network as CIDR blocks (`203.0.113.0/24`), each once, at most
+    /// [`MAX_CIDRS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cidr: Vec<String>,
+    /// Distinct CIDR blocks the answer gave beyond the [`MAX_CIDRS`] kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cidr_dropped: usize,
     /// Free remarks (RDAP remarks, WHOIS `remarks:`/`descr:`), at most a few.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remarks: Vec<String>,
@@ -142,7 +161,10 @@ impl Record {
         if self.range.is_none() {
             self.range.clone_from(&other.range);
         }
-        list(&mut self.cidr, &other.cidr);
+        if self.cidr.is_empty() {
+            self.cidr.clone_from(&other.cidr);
+            self.cidr_dropped = other.cidr_dropped;
+        }
         list(&mut self.remarks, &other.remarks);
     }
 
@@ -150,6 +172,14 @@ impl Record {
     pub fn is_empty(&self) -> bool {
         *self == Record::default()
     }
+}
+
+/// Most CIDR blocks a record keeps: a registry network is a handful of
+/// blocks, and a server that lists thousands is not to be copied out.
+pub const MAX_CIDRS: usize = 32;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Where the RDAP bootstrap data came from.
@@ -250,9 +280,13 @@ pub struct RdapObject {
     /// Last address (networks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_address: Option<String>,
-    /// CIDR blocks (`cidr0_cidrs`, or computed from the range).
+    /// CIDR blocks (`cidr0_cidrs`, or computed from the range), each once, at
+    /// most [`MAX_CIDRS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cidr: Vec<String>,
+    /// Distinct CIDR blocks beyond the [`MAX_CIDRS`] kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cidr_dropped: usize,
     /// First and last AS number (autnums).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autnum_range: Option<(u32, u32)>,

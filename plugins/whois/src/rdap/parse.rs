@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::net::{range_to_cidrs, Cidr};
-use crate::output::{Entity, Event, QueryKind, RdapObject, Record};
+use crate::net::{distinct_blocks, range_to_cidrs, Cidr};
+use crate::output::{field_text, Entity, Event, QueryKind, RdapObject, Record, MAX_CIDRS};
 
 /// Most entities kept (nested ones included), remarks and name servers.
 const MAX_ENTITIES: usize = 32;
@@ -32,21 +32,19 @@ pub fn parse_object(json: &Value) -> Result<RdapObject, String> {
     collect_entities(json.get("entities"), &mut entities, 0);
     let start = str_of(json.get("startAddress"));
     let end = str_of(json.get("endAddress"));
-    let mut cidr: Vec<String> = array(json.get("cidr0_cidrs"))
-        .filter_map(|c| {
+    let (mut cidr, mut cidr_dropped) = distinct_blocks(
+        array(json.get("cidr0_cidrs")).filter_map(|c| {
             let prefix = str_of(c.get("v4prefix")).or_else(|| str_of(c.get("v6prefix")))?;
             let len = c.get("length")?.as_u64()?;
-            Cidr::parse(&format!("{prefix}/{len}")).map(|c| c.to_string())
-        })
-        .collect();
+            Cidr::parse(&format!("{prefix}/{len}"))
+        }),
+        MAX_CIDRS,
+    );
     if cidr.is_empty() {
         if let (Some(s), Some(e)) = (&start, &end) {
             if let (Ok(s), Ok(e)) = (s.parse(), e.parse()) {
-                cidr = range_to_cidrs(s, e)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect();
+                (cidr, cidr_dropped) =
+                    distinct_blocks(range_to_cidrs(s, e).unwrap_or_default(), MAX_CIDRS);
             }
         }
     }
@@ -73,6 +71,7 @@ pub fn parse_object(json: &Value) -> Result<RdapObject, String> {
         start_address: start,
         end_address: end,
         cidr,
+        cidr_dropped,
         autnum_range,
         country: str_of(json.get("country")).map(|c| c.to_ascii_uppercase()),
         kind: str_of(json.get("type")),
@@ -95,11 +94,12 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// A string member as a field keeps it: without control characters ([`field_text`]),
+/// trimmed, at most 512 characters; empty is none.
 fn str_of(v: Option<&Value>) -> Option<String> {
-    v.and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.chars().take(512).collect())
+    let text = field_text(v.and_then(Value::as_str)?);
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.chars().take(512).collect())
 }
 
 fn array(v: Option<&Value>) -> impl Iterator<Item = &Value> {
@@ -189,13 +189,9 @@ fn vcard(props: &[Value], entity: &mut Entity) {
         };
         let value = p.get(3);
         let text = || match value {
-            Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+            Some(Value::String(_)) => str_of(value),
             Some(Value::Array(parts)) => {
-                let joined: Vec<&str> = parts
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .collect();
+                let joined: Vec<String> = parts.iter().filter_map(|p| str_of(Some(p))).collect();
                 (!joined.is_empty()).then(|| joined.join(" "))
             }
             _ => None,
@@ -207,12 +203,7 @@ fn vcard(props: &[Value], entity: &mut Entity) {
             "tel" => &mut entity.phone,
             "adr" => {
                 let cc = str_of(params.get("cc")).or_else(|| match value {
-                    Some(Value::Array(parts)) => parts
-                        .last()
-                        .and_then(Value::as_str)
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from),
+                    Some(Value::Array(parts)) => str_of(parts.last()),
                     _ => None,
                 });
                 if entity.country.is_none() {
@@ -285,6 +276,7 @@ pub fn record(object: &RdapObject, kind: QueryKind) -> Record {
         abuse_phone: abuse.and_then(|a| a.phone.clone()),
         range,
         cidr: object.cidr.clone(),
+        cidr_dropped: object.cidr_dropped,
         remarks: object.remarks.iter().take(5).cloned().collect(),
     }
 }
@@ -398,6 +390,51 @@ mod tests {
             record(&o, QueryKind::Asn).range,
             Some(("AS64500".into(), "AS64500".into()))
         );
+    }
+
+    #[test]
+    fn control_characters_never_reach_a_field() {
+        let evil = "EVIL\u{1b}[31mred\u{1b}]0;pwned\u{7}\u{9b}2J";
+        let json = serde_json::json!({
+            "objectClassName": "ip network",
+            "name": evil,
+            "status": [evil],
+            "remarks": [{"title": evil, "description": [evil]}],
+            "entities": [{"roles": ["abuse"], "vcardArray": ["vcard", [
+                ["email", {}, "text", "ab\u{1b}use@evil.test"],
+                ["fn", {}, "text", ["A\tB", evil]]
+            ]]}]
+        });
+        let clean = "EVIL[31mred]0;pwned2J";
+        let o = parse_object(&json).unwrap();
+        assert_eq!(o.name.as_deref(), Some(clean));
+        assert_eq!(o.status, [clean]);
+        assert_eq!(o.remarks, [format!("{clean}: {clean}")]);
+        assert_eq!(o.entities[0].email.as_deref(), Some("abuse@evil.test"));
+        assert_eq!(o.entities[0].name, Some(format!("A B {clean}")));
+    }
+
+    #[test]
+    fn cidr0_blocks_are_distinct_and_bounded() {
+        let copies: Vec<Value> = (0..5000)
+            .map(|_| serde_json::json!({"v4prefix": "10.0.0.0", "length": 8}))
+            .collect();
+        let o = parse_object(
+            &serde_json::json!({"objectClassName": "ip network", "cidr0_cidrs": copies}),
+        )
+        .unwrap();
+        assert_eq!((o.cidr.len(), o.cidr_dropped), (1, 0));
+        let many: Vec<Value> = (0..40)
+            .map(|i| serde_json::json!({"v4prefix": format!("10.{i}.0.0"), "length": 16}))
+            .collect();
+        let o = parse_object(
+            &serde_json::json!({"objectClassName": "ip network", "cidr0_cidrs": many}),
+        )
+        .unwrap();
+        assert_eq!(o.cidr.len(), MAX_CIDRS);
+        assert_eq!(o.cidr[0], "10.0.0.0/16");
+        assert_eq!(o.cidr_dropped, 40 - MAX_CIDRS);
+        assert_eq!(record(&o, QueryKind::Ipv4).cidr_dropped, 40 - MAX_CIDRS);
     }
 
     #[test]

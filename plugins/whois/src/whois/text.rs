@@ -4,14 +4,15 @@
 //! `netname:`, ARIN's `NetName:`, ICANN's `Registry Expiry Date:`). The tables below map the
 //! spellings in use onto one [`Record`]; lines that fit none are kept only in the raw text.
 
-use crate::net::{parse_range, range_to_cidrs, Cidr};
-use crate::output::{QueryKind, Record, Referral, ReferralKind};
+use crate::net::{distinct_blocks, parse_range, range_to_cidrs, Cidr};
+use crate::output::{field_text, QueryKind, Record, Referral, ReferralKind, MAX_CIDRS};
 
 /// Most remarks kept per record.
 const MAX_REMARKS: usize = 5;
 
-/// The `key: value` lines of an answer, keys lower case. Comments (`%`, `#`, `>>>`) and
-/// lines without a plausible key are skipped.
+/// The `key: value` lines of an answer, keys lower case, values without control characters
+/// ([`field_text`]). Comments (`%`, `#`, `>>>`) and lines without a plausible key are
+/// skipped.
 pub fn pairs(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for line in text.lines() {
@@ -23,6 +24,7 @@ pub fn pairs(text: &str) -> Vec<(String, String)> {
             continue;
         };
         let key = key.trim();
+        let value = field_text(value);
         let value = value.trim();
         if key.is_empty()
             || key.len() > 48
@@ -179,6 +181,7 @@ pub fn parse_record(text: &str, kind: QueryKind) -> Record {
         abuse_phone: first(&["registrar abuse contact phone", "orgabusephone"]),
         range: None,
         cidr: Vec::new(),
+        cidr_dropped: 0,
         remarks: all(&["remarks"]).into_iter().take(MAX_REMARKS).collect(),
     };
     if record.org.is_none() && kind != QueryKind::Domain {
@@ -221,7 +224,7 @@ fn network(record: &mut Record, range: &Option<String>, cidr_lines: &[String]) {
             record.range = Some((first.range().0.to_string(), last.range().1.to_string()));
         }
     }
-    record.cidr = blocks.iter().map(ToString::to_string).collect();
+    (record.cidr, record.cidr_dropped) = distinct_blocks(blocks, MAX_CIDRS);
 }
 
 /// RIPE-style `% Abuse contact for '...' is 'abuse@example.net'`.
@@ -232,7 +235,8 @@ fn abuse_comment(text: &str) -> Option<String> {
             return None;
         }
         let (_, tail) = rest.rsplit_once(" is ")?;
-        let email = tail.trim().trim_matches(['\'', '"']);
+        let email = field_text(tail);
+        let email = email.trim().trim_matches(['\'', '"']);
         email.contains('@').then(|| email.to_string())
     })
 }
@@ -372,6 +376,32 @@ mod tests {
             ))
         );
         assert_eq!(v6.country.as_deref(), Some("ZZ"));
+    }
+
+    #[test]
+    fn control_characters_never_reach_a_field() {
+        let text = "netname: EVIL\x1b[31mred\x1b]0;pwned\x07\r\norg-name:\tA\tB\u{9b}2J\x7f\n\
+                    % Abuse contact for 'x' is 'ab\x1buse@evil.test'\n";
+        let r = parse_record(text, QueryKind::Ipv4);
+        assert_eq!(r.name.as_deref(), Some("EVIL[31mred]0;pwned"));
+        assert_eq!(r.org.as_deref(), Some("A B2J"));
+        assert_eq!(r.abuse_email.as_deref(), Some("abuse@evil.test"));
+    }
+
+    #[test]
+    fn cidr_blocks_are_distinct_and_bounded() {
+        let mut text = "NetRange: 10.0.0.0 - 10.255.255.255\n".to_string();
+        text.push_str(&"CIDR: 10.0.0.0/8\n".repeat(5000));
+        let r = parse_record(&text, QueryKind::Ipv4);
+        assert_eq!(r.cidr, ["10.0.0.0/8"]);
+        assert_eq!(r.cidr_dropped, 0);
+
+        let blocks: Vec<String> = (0..40).map(|i| format!("10.{i}.0.0/16")).collect();
+        let text = format!("CIDR: {}\nCIDR: {}\n", blocks.join(", "), blocks[0]);
+        let r = parse_record(&text, QueryKind::Ipv4);
+        assert_eq!(r.cidr.len(), MAX_CIDRS);
+        assert_eq!(r.cidr[..], blocks[..MAX_CIDRS]);
+        assert_eq!(r.cidr_dropped, 40 - MAX_CIDRS);
     }
 
     #[test]
