@@ -3,13 +3,23 @@
 
 use std::time::Duration;
 
+/// The longest duration accepted: a diagnostic that needs more than a day
+/// is a typo, and deadlines computed from it must stay far from overflow.
+pub const MAX: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// [`MAX`] as people write it.
+const MAX_TEXT: &str = "24h";
+
 /// Parses a human duration; zero is refused because no collector can do
-/// anything in no time.
+/// anything in no time, and anything over [`MAX`] because it is a mistake.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(text.trim())
         .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. \"3s\" or \"500ms\""))?;
     if d.is_zero() {
         return Err(format!("`{text}` is zero; a duration must be positive"));
+    }
+    if d > MAX {
+        return Err(format!("`{text}` is longer than the limit of {MAX_TEXT}"));
     }
     Ok(d)
 }
@@ -111,5 +121,12 @@ mod tests {
             parse("0s").unwrap_err(),
             "`0s` is zero; a duration must be positive"
         );
+        for huge in ["18446744073709551615s", "9223372036854775000s", "25h"] {
+            assert_eq!(
+                parse(huge).unwrap_err(),
+                format!("`{huge}` is longer than the limit of 24h"),
+            );
+        }
+        assert_eq!(parse(MAX_TEXT), Ok(MAX));
     }
 }

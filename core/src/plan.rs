@@ -264,7 +264,7 @@ impl Plan {
                 .max()
                 .copied()
                 .unwrap_or_default();
-            finish.insert(&node.name, start + node.timeout);
+            finish.insert(&node.name, start.saturating_add(node.timeout));
         }
         finish
             .values()

@@ -499,3 +499,26 @@ async fn crashes_reported_by_a_collector_and_warnings_reach_the_report() {
     );
     assert!(json["collectors"]["c"].get("warnings").is_none());
 }
+
+/// Timeouts too large to add to an instant (possible through the library API,
+/// which the duration parser's limit does not cover) run like long ones.
+#[tokio::test]
+async fn huge_timeouts_do_not_overflow_the_deadline() {
+    let e = engine(
+        vec![
+            instant(spec("dns").timeout(Duration::MAX)),
+            instant(spec("a").needs(["dns"]).timeout(Duration::MAX)),
+            instant(spec("b")),
+            instant(spec("c")),
+        ],
+        ALL_FOUR,
+    );
+    let o = CollectOptions {
+        timeout: Some(Duration::MAX),
+        ..opts()
+    };
+    let report = e.collect(target(), o).await.unwrap();
+    for name in ["dns", "a", "b", "c"] {
+        assert_eq!(report.collectors[name].outcome, Outcome::Ok, "{name}");
+    }
+}

@@ -111,6 +111,18 @@ const COLLECTOR_THREADS: usize = 4;
 /// not closed the run itself.
 const WATCHDOG_GRACE: std::time::Duration = std::time::Duration::from_millis(25);
 
+/// Stands in for a deadline too far to compute (about 30 years, as tokio's
+/// own "far future"); no run lasts that long.
+const FAR_FUTURE: std::time::Duration = std::time::Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
+/// `at + d`, or a far but representable instant when that overflows: a
+/// timeout given through the library API is not bounded by the parser's limit.
+pub(crate) fn later(at: Instant, d: std::time::Duration) -> Instant {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(FAR_FUTURE))
+        .unwrap_or(at)
+}
+
 /// Runs the plan against the target.
 pub async fn run(plan: &Plan, target: Arc<Target>, opts: &RunOptions) -> RunOutput {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -149,7 +161,7 @@ pub async fn run(plan: &Plan, target: Arc<Target>, opts: &RunOptions) -> RunOutp
             }
         }
     }
-    let global = start + plan.timeout;
+    let global = later(start, plan.timeout);
     let shared = Arc::new(Mutex::new(State {
         plan,
         target,
@@ -169,7 +181,7 @@ pub async fn run(plan: &Plan, target: Arc<Target>, opts: &RunOptions) -> RunOutp
     let driver = handle.spawn(drive(Arc::clone(&shared)));
     tokio::select! {
         _ = driver => {}
-        _ = tokio::time::sleep_until(global + WATCHDOG_GRACE) => {
+        _ = tokio::time::sleep_until(later(global, WATCHDOG_GRACE)) => {
             let mut state = lock(&shared);
             if !state.closed {
                 tracing::warn!("collectors starved the scheduler; closing the run at the deadline");

@@ -99,7 +99,7 @@ impl State {
             return;
         }
         let now = Instant::now();
-        let own = now + node.timeout;
+        let own = super::later(now, node.timeout);
         let (deadline, limit) = if own < self.global {
             (own, Limit::Collector)
         } else {
