@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::output::{QueryKind, RdapAnswer, RdapLookup};
+use crate::output::{field_text, QueryKind, RdapAnswer, RdapLookup};
 use crate::query::Query;
 use sonde_http::{Client, Get};
 
@@ -82,7 +82,10 @@ pub async fn lookup(
                 limits.follow_related && query.kind() == QueryKind::Domain,
                 related,
             ) {
-                match fetch(&link, QueryKind::Domain, http, limits, deadline).await {
+                match fetch(&link, QueryKind::Domain, http, limits, deadline)
+                    .await
+                    .and_then(|answer| same_domain(answer, query))
+                {
                     Ok(registrar) => {
                         let theirs = parse::record(&registrar.object, QueryKind::Domain);
                         if theirs.registrant.is_some() {
@@ -99,6 +102,31 @@ pub async fn lookup(
     }
     out.elapsed_ms = started.elapsed().as_millis() as u64;
     out
+}
+
+/// The registrar's answer, when it is about the domain asked for: its `ldhName` must be
+/// the query (case and a final dot aside), or a registry's careless or hostile `related`
+/// link could put another domain's registrant into this one's record.
+fn same_domain(answer: RdapAnswer, query: &Query) -> Result<RdapAnswer, String> {
+    let Query::Domain(domain) = query else {
+        return Ok(answer);
+    };
+    match answer
+        .raw
+        .get("ldhName")
+        .and_then(serde_json::Value::as_str)
+    {
+        Some(name) if name.trim_end_matches('.').eq_ignore_ascii_case(domain) => Ok(answer),
+        Some(name) => Err(format!(
+            "{} is about {:?}, not {domain}; not used",
+            answer.url,
+            field_text(name).chars().take(80).collect::<String>()
+        )),
+        None => Err(format!(
+            "{} names no domain (no ldhName); not used for {domain}",
+            answer.url
+        )),
+    }
 }
 
 /// One RDAP request, read and checked.
@@ -173,5 +201,40 @@ mod tests {
         );
         assert_eq!(path(&Query::Asn(64500)), "autnum/64500");
         assert_eq!(excerpt(b"<html>\n<body>"), "<html> <body>");
+    }
+
+    fn answer(raw: serde_json::Value) -> RdapAnswer {
+        RdapAnswer {
+            url: "https://rdap.registrar.test/domain/sonde.test".into(),
+            status: 200,
+            elapsed_ms: 0,
+            object: parse::parse_object(&raw).unwrap(),
+            raw,
+        }
+    }
+
+    #[test]
+    fn the_registrars_record_must_be_about_the_same_domain() {
+        let query = Query::Domain("sonde.test".into());
+        for name in ["sonde.test", "SONDE.Test", "sonde.test."] {
+            let a = answer(serde_json::json!({"objectClassName": "domain", "ldhName": name}));
+            assert!(same_domain(a, &query).is_ok(), "{name}");
+        }
+        let other = answer(
+            serde_json::json!({"objectClassName": "domain", "ldhName": "evil.test\u{1b}[31m"}),
+        );
+        assert_eq!(
+            same_domain(other, &query).unwrap_err(),
+            "https://rdap.registrar.test/domain/sonde.test is about \"evil.test[31m\", not sonde.test; not used"
+        );
+        let unnamed =
+            answer(serde_json::json!({"objectClassName": "domain", "unicodeName": "sonde.test"}));
+        assert_eq!(
+            same_domain(unnamed, &query).unwrap_err(),
+            "https://rdap.registrar.test/domain/sonde.test names no domain (no ldhName); not used for sonde.test"
+        );
+        let sub =
+            answer(serde_json::json!({"objectClassName": "domain", "ldhName": "www.sonde.test"}));
+        assert!(same_domain(sub, &query).is_err());
     }
 }
