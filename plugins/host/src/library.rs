@@ -91,6 +91,12 @@ impl Library {
         // crash later; RTLD_LOCAL keeps its symbols out of ours.
         let dl = unsafe { Dl::open(Some(path), RTLD_NOW | RTLD_LOCAL) }
             .map_err(|e| library_error(path, format!("cannot load the library: {e}")))?;
+        // Never unloaded, not even when it is refused below: its
+        // initialisers have run, and they may have registered thread-local
+        // destructors or started threads whose code would vanish with the
+        // library (see the module documentation). Leaking the handle here,
+        // before any check can return, keeps it loaded on every path.
+        let dl: &'static Dl = Box::leak(Box::new(dl));
         // SAFETY: the ABI defines the symbol as `const struct sonde_plugin
         // *sonde_plugin_entry(void)`; this is that type.
         let entry_fn =
@@ -142,8 +148,6 @@ impl Library {
                 "its entry table has a NULL function (describe, run and free are all required)",
             ));
         };
-        // Never unloaded: see the module documentation.
-        std::mem::forget(dl);
         Ok(Box::leak(Box::new(Library {
             path: path.to_path_buf(),
             describe,
@@ -199,5 +203,75 @@ impl Library {
         // the plugin's own `free`, after the last read above.
         unsafe { (self.free)(text) };
         copied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compiles a C library whose entry table is `table` (an initialiser
+    /// of `struct sonde_plugin`) into a fresh folder.
+    fn c_library(name: &str, table: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sonde-host-lib-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let source = dir.join(format!("{name}.c"));
+        std::fs::write(
+            &source,
+            format!(
+                "#include \"sonde_plugin.h\"\nstatic const struct sonde_plugin table = {table};\n\
+                 const struct sonde_plugin *sonde_plugin_entry(void) {{ return &table; }}\n"
+            ),
+        )
+        .expect("source");
+        let out = dir.join(format!("lib{name}.so"));
+        let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/include");
+        let status = std::process::Command::new("cc")
+            .args(["-shared", "-fPIC", "-I"])
+            .arg(include)
+            .arg("-o")
+            .arg(&out)
+            .arg(&source)
+            .status()
+            .expect("the system C compiler (cc) runs");
+        assert!(status.success(), "cc failed");
+        out
+    }
+
+    /// Whether the library at `path` is mapped into this process.
+    fn mapped(path: &Path) -> bool {
+        let canonical = std::fs::canonicalize(path).expect("canonical");
+        std::fs::read_to_string("/proc/self/maps")
+            .expect("maps")
+            .contains(&canonical.display().to_string())
+    }
+
+    #[test]
+    fn refused_libraries_stay_loaded() {
+        let cases = [
+            (
+                "newabi",
+                "{ 2, 0, sizeof(struct sonde_plugin), 0, 0, 0 }",
+                "ABI 2.0",
+            ),
+            (
+                "nullfns",
+                "{ 1, 0, sizeof(struct sonde_plugin), 0, 0, 0 }",
+                "has a NULL function",
+            ),
+            (
+                "small",
+                "{ 1, 0, 8, 0, 0, 0 }",
+                "smaller than ABI 1.0 requires",
+            ),
+        ];
+        for (name, table, want) in cases {
+            let path = c_library(name, table);
+            let err = Library::open(&path, name).expect_err(name).to_string();
+            assert!(err.contains(want), "{name}: {err}");
+            // Its initialisers ran: unloading it now would be unsound.
+            assert!(mapped(&path), "{name}: the refused library was unloaded");
+        }
     }
 }
