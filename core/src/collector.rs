@@ -393,8 +393,9 @@ pub trait TypedCollector: Send + Sync + 'static {
     /// The collector's declaration.
     fn spec(&self) -> Spec;
 
-    /// Checks settings beyond their types (ranges, addresses); the message
-    /// names the key.
+    /// Checks settings beyond their types (ranges, addresses). The message
+    /// starts with the setting's key, `key: why` (e.g. `attempts: 9 is out of
+    /// range`), so the profile error points at that key and its line.
     fn check(&self, _config: &Self::Config) -> Result<(), String> {
         Ok(())
     }

@@ -80,6 +80,83 @@ enabled = true
     );
 }
 
+/// A collector with typed settings, as the built-ins have.
+struct Knobs;
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+struct KnobsConfig {
+    #[serde(with = "sonde_core::duration::serde_human")]
+    query_timeout: Duration,
+    attempts: u8,
+}
+
+#[async_trait::async_trait]
+impl sonde_core::TypedCollector for Knobs {
+    type Config = KnobsConfig;
+    type Output = ();
+
+    fn spec(&self) -> sonde_core::Spec {
+        spec("knobs")
+    }
+
+    fn check(&self, config: &KnobsConfig) -> Result<(), String> {
+        if config.attempts > 5 {
+            return Err(format!(
+                "attempts: {} is out of range; allowed 0 to 5",
+                config.attempts
+            ));
+        }
+        Ok(())
+    }
+
+    async fn collect(
+        &self,
+        _config: &KnobsConfig,
+        _ctx: &sonde_core::Context,
+    ) -> Result<(), sonde_core::Failure> {
+        Ok(())
+    }
+
+    fn view(&self, _output: &()) -> sonde_core::View {
+        sonde_core::View::default()
+    }
+}
+
+fn knob_problems(settings: &str) -> Vec<String> {
+    let mut collectors = all();
+    collectors.push(std::sync::Arc::new(sonde_core::Typed::new(Knobs)));
+    let text = format!("name = \"test\"\n[collectors.dns]\n[collectors.knobs]\n{settings}");
+    let e = engine(collectors, &text);
+    match e.plan("test", &PlanOptions::default(), |_| {}) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn setting_errors_name_the_setting_and_its_line() {
+    let got = knob_problems("attempts = 1\nquery-timeout = 5\n");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with(
+            "built-in profile \"test\":5: collectors.knobs.query-timeout: invalid type: integer `5`"
+        ),
+        "{got:?}"
+    );
+    assert_eq!(
+        knob_problems("query-timeout = \"1s\"\nattempts = 9\n"),
+        ["built-in profile \"test\":5: collectors.knobs.attempts: 9 is out of range; allowed 0 to 5"]
+    );
+    let got = knob_problems("attempts = 1\natempts = 2\n");
+    assert!(
+        got[0].starts_with(
+            "built-in profile \"test\":5: collectors.knobs.atempts: unknown field `atempts`"
+        ),
+        "{got:?}"
+    );
+}
+
 #[test]
 fn syntax_errors_name_the_line() {
     let got = problems("name = \"test\"\n[collectors.dns\n");

@@ -235,10 +235,39 @@ fn collector_entry(
     let spanned = || Spanned::new(body.span(), DeValue::Table(settings.clone()));
     if let Err(e) = collector.configure(Settings::Spanned(ValueDeserializer::from(spanned()))) {
         entry.invalid = true;
-        cx.error(e.span.unwrap_or(name.span()), &key, e.message);
+        let (span, setting, message) = locate(&settings, e);
+        let full = setting.map_or_else(|| key.clone(), |k| format!("{key}.{k}"));
+        cx.error(span.unwrap_or(name.span()), &full, message);
     }
     entry.settings = plain(settings, body.span());
     Some(entry)
+}
+
+/// Which setting an error of a collector's `configure` is about, and where
+/// it was written: the setting whose key or value holds the error's position
+/// (serde's errors), or else the setting the message starts with (`check`'s
+/// errors, which name their key as `key: why`).
+fn locate(
+    settings: &DeTable<'_>,
+    e: crate::collector::SettingsError,
+) -> (Option<std::ops::Range<usize>>, Option<String>, String) {
+    if let Some(span) = e.span {
+        let holder = settings
+            .iter()
+            .find(|(k, v)| k.span().contains(&span.start) || v.span().contains(&span.start));
+        let setting = holder.map(|(k, _)| k.get_ref().to_string());
+        return (Some(span), setting, e.message);
+    }
+    let named = e.message.split_once(": ").and_then(|(head, rest)| {
+        settings
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == head)
+            .map(|(k, v)| (v.span(), k.get_ref().to_string(), rest.to_string()))
+    });
+    match named {
+        Some((span, setting, message)) => (Some(span), Some(setting), message),
+        None => (None, None, e.message),
+    }
 }
 
 /// The settings without positions, for merging across `extends`.
