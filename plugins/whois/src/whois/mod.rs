@@ -3,8 +3,9 @@
 //! the registrar, or to the RIR holding an address.
 //!
 //! Every hop is bounded: its time ([`Limits::hop_timeout`]), the bytes read
-//! ([`Limits::max_bytes`]), the number of referrals; a server named twice is a loop. Answers
-//! are decoded as UTF-8 with invalid bytes replaced (registries still send Latin-1).
+//! ([`Limits::max_bytes`]), the number of referrals. A server named twice is a loop, and so
+//! is a server reached again at the same address and port under another name (or by its
+//! address): the connection is dropped before the query is sent. Answers are decoded as UTF-8 with invalid bytes replaced (registries still send Latin-1).
 
 mod conn;
 pub mod text;
@@ -108,6 +109,8 @@ pub async fn lookup(
     };
     let mut server = limits.start.clone();
     let mut visited: Vec<(String, u16)> = Vec::new();
+    // The servers connected to, by address and port, with the name each was asked by.
+    let mut asked: Vec<(std::net::SocketAddr, String)> = Vec::new();
     loop {
         let (host, port) = match parse_server(&server) {
             Ok(hp) => hp,
@@ -149,19 +152,42 @@ pub async fn lookup(
         } else {
             (deadline, "before the collector's deadline".to_string())
         };
-        let answer = conn::ask(
-            &host,
-            port,
-            &line,
-            resolver,
-            limits.max_bytes,
-            hop_deadline,
-            &limit_words,
-        )
-        .await;
+        let hop_started = Instant::now();
+        let connection =
+            match conn::connect(&host, port, resolver, hop_deadline, &limit_words).await {
+                Ok(connection) => connection,
+                Err(why) => {
+                    out.error = Some(format!("{server}: {why}"));
+                    out.hops.push(WhoisHop {
+                        server: server.clone(),
+                        address: None,
+                        query: line,
+                        bytes: 0,
+                        elapsed_ms: hop_started.elapsed().as_millis() as u64,
+                        referral: None,
+                        raw: None,
+                        error: Some(why),
+                    });
+                    break;
+                }
+            };
+        let address = connection.address();
+        if let Some((_, earlier)) = asked.iter().find(|(a, _)| *a == address) {
+            let mut chain: Vec<&str> = out.hops.iter().map(|h| h.server.as_str()).collect();
+            chain.push(&server);
+            out.error = Some(format!(
+                "referral loop: {} ({server} is {address}, already asked as {earlier})",
+                chain.join(" -> ")
+            ));
+            break;
+        }
+        asked.push((address, server.clone()));
+        let answer = connection
+            .ask(&line, limits.max_bytes, hop_deadline, &limit_words)
+            .await;
         let mut hop = WhoisHop {
             server: server.clone(),
-            address: answer.address.map(|a| a.to_string()),
+            address: Some(answer.address.to_string()),
             query: line,
             bytes: answer.bytes,
             elapsed_ms: answer.elapsed.as_millis() as u64,
@@ -297,6 +323,69 @@ mod tests {
         );
         assert_eq!(query_line("whois.iana.org", &dom), "example.com");
         assert_eq!(query_line("whois.ripe.net", &Query::Asn(3333)), "AS3333");
+    }
+
+    /// A loopback WHOIS server that refers every query to itself by another spelling of its
+    /// address; it counts the queries it received.
+    async fn self_referring_server() -> (
+        std::net::SocketAddr,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let queries = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = std::sync::Arc::clone(&queries);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let counted = std::sync::Arc::clone(&counted);
+                tokio::spawn(async move {
+                    let mut stream = BufReader::new(stream);
+                    let mut line = String::new();
+                    if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let answer = format!("refer: [::ffff:127.0.0.1]:{}\n", addr.port());
+                    let _ = stream.get_mut().write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        (addr, queries)
+    }
+
+    #[tokio::test]
+    async fn the_same_server_under_another_name_is_a_loop() {
+        let (addr, queries) = self_referring_server().await;
+        let limits = Limits {
+            start: addr.to_string(),
+            max_referrals: 5,
+            hop_timeout: Duration::from_secs(2),
+            max_bytes: 1 << 16,
+        };
+        let resolver = Resolver::new(vec!["127.0.0.1:9".parse().unwrap()]);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let out = lookup(
+            &Query::Domain("sonde.test".into()),
+            &limits,
+            &resolver,
+            deadline,
+        )
+        .await;
+        let mapped = format!("[::ffff:127.0.0.1]:{}", addr.port());
+        assert_eq!(
+            out.error,
+            Some(format!(
+                "referral loop: {addr} -> {mapped} ({mapped} is {addr}, already asked as {addr})"
+            ))
+        );
+        assert_eq!(out.hops.len(), 1, "{:?}", out.hops);
+        assert_eq!(
+            queries.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the query is not sent again"
+        );
     }
 
     fn hop(server: &str, raw: &str) -> WhoisHop {
