@@ -232,6 +232,40 @@ fn extends_merges_base_first_and_names_each_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A user file overriding a built-in may build on it by extending its own
+/// name; a file that extends its own name by path is still a loop.
+#[test]
+fn a_user_profile_extending_its_own_name_extends_the_builtin() {
+    let dir = std::env::temp_dir().join(format!("sonde-profile-self-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("default.toml"),
+        "name = \"default\"\nextends = \"default\"\n[collectors.ping]\ntimeout = \"2s\"\n",
+    )
+    .unwrap();
+    let builtin = "name = \"default\"\ntimeout = \"9s\"\n[collectors.dns]\n[collectors.ping]\n";
+    let catalog = Catalog::new(vec![("default", builtin)], Some(dir.clone()));
+    let registry = common::registry(all());
+    let profile = Profile::load(&catalog, "default", &registry).unwrap();
+    assert_eq!(profile.timeout, Some(Duration::from_secs(9)));
+    assert_eq!(
+        profile.collectors["ping"].timeout,
+        Some(Duration::from_secs(2))
+    );
+    assert!(profile.collectors.contains_key("dns"));
+    assert_eq!(profile.chain.len(), 2);
+
+    std::fs::write(dir.join("default.toml"), "extends = \"default.toml\"\n").unwrap();
+    let err = Profile::load(&catalog, "default", &registry).unwrap_err();
+    assert!(
+        err.0[0]
+            .message
+            .starts_with("profiles extend each other in a loop"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn unknown_profile_suggests() {
     let catalog = Catalog::new(vec![("default", ""), ("quick", "")], None);

@@ -164,7 +164,18 @@ impl Profile {
         let mut layers = Vec::new();
         let mut next = Some((spec.to_string(), None::<std::path::PathBuf>, None::<Loc>));
         while let Some((spec, dir, from)) = next.take() {
-            let src = match catalog.find(&spec, dir.as_deref()) {
+            let found = catalog.find(&spec, dir.as_deref()).map(|src| {
+                // A user file that extends its own name (default.toml with
+                // `extends = "default"`) builds on the built-in it overrides.
+                let extends_itself = layers
+                    .last()
+                    .is_some_and(|(s, _): &(Source, layer::Layer)| s.origin == src.origin);
+                match catalog.builtin(&spec) {
+                    Some(builtin) if extends_itself => builtin,
+                    _ => src,
+                }
+            });
+            let src = match found {
                 Ok(src) => src,
                 Err(message) => {
                     let loc = from.unwrap_or_else(|| Loc {

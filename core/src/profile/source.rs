@@ -66,12 +66,8 @@ impl Catalog {
                 return read(&path);
             }
         }
-        if let Some((name, text)) = self.builtins.iter().find(|(name, _)| *name == spec) {
-            return Ok(Source {
-                origin: format!("built-in profile \"{name}\"").into(),
-                text: (*text).into(),
-                dir: None,
-            });
+        if let Some(builtin) = self.builtin(spec) {
+            return Ok(builtin);
         }
         let names: Vec<String> = self.list().into_iter().map(|l| l.name).collect();
         let mut msg = format!("no profile named `{spec}`");
@@ -80,6 +76,16 @@ impl Catalog {
         }
         msg.push_str(&format!("; known profiles: {}", names.join(", ")));
         Err(msg)
+    }
+
+    /// The built-in profile of that name, even when a user file overrides it.
+    pub fn builtin(&self, name: &str) -> Option<Source> {
+        let (name, text) = self.builtins.iter().find(|(n, _)| *n == name)?;
+        Some(Source {
+            origin: format!("built-in profile \"{name}\"").into(),
+            text: (*text).into(),
+            dir: None,
+        })
     }
 
     /// Every profile: user files and built-ins, by name.
