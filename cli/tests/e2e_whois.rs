@@ -4,6 +4,7 @@
 //! against what the lab serves, and every hostile server must give a clear error in the whois
 //! section while the rest of the report stays as it was. Needs root; skips visibly otherwise.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Output;
 
@@ -393,9 +394,36 @@ fn arin_style_referral_server_and_rdap_range_without_cidr0() {
     assert_network(&l["whois"]["record"], &CLIENT_NET);
 }
 
+/// Every collector's outcome but whois's, by name: what a hostile registry must leave as it
+/// was.
+fn others(report: &Value) -> BTreeMap<String, Value> {
+    report["collectors"]
+        .as_object()
+        .expect("collectors")
+        .iter()
+        .filter(|(name, _)| name.as_str() != "whois")
+        .map(|(name, run)| (name.clone(), run["outcome"].clone()))
+        .collect()
+}
+
+/// The other collectors' outcomes in a run of the target with the lab's good registries.
+fn baseline(lab: &Lab, scratch: &Scratch) -> BTreeMap<String, Value> {
+    let profile = scratch.profile("baseline", &[]);
+    let o = sonde(
+        lab,
+        &[bare(zone::TARGET_NAME), "--profile", &profile, "--json"],
+    );
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", report["errors"]);
+    let others = others(&report);
+    assert!(others.contains_key("dns"), "{others:?}");
+    others
+}
+
 /// Runs a hostile case: the whois section must fail with `want` for the domain, the run
-/// must end with exit code 1 and dns must be untouched.
-fn hostile(lab: &Lab, profile: &str, want: &str) -> Value {
+/// must end with exit code 1, whois must be the only error and every other collector must
+/// end as it did in `baseline`.
+fn hostile(lab: &Lab, profile: &str, want: &str, baseline: &BTreeMap<String, Value>) -> Value {
     let started = std::time::Instant::now();
     let o = sonde(
         lab,
@@ -408,6 +436,13 @@ fn hostile(lab: &Lab, profile: &str, want: &str) -> Value {
         "bounded"
     );
     assert_dns_untouched(&report);
+    let errors: Vec<&String> = report["errors"]
+        .as_object()
+        .expect("errors")
+        .keys()
+        .collect();
+    assert_eq!(errors, ["whois"], "{}", report["errors"]);
+    assert_eq!(&others(&report), baseline, "the other collectors' outcomes");
     assert_eq!(report["collectors"]["whois"]["outcome"]["status"], "failed");
     let error = report["errors"]["whois"].as_str().unwrap_or_default();
     assert!(error.contains(want), "error {error:?} lacks {want:?}");
@@ -421,6 +456,7 @@ fn hostile_whois_servers_give_clear_errors() {
     require_root_or_skip!();
     let lab = Lab::start().expect("lab");
     let scratch = Scratch::new(&lab, "hostile-whois");
+    let baseline = baseline(&lab, &scratch);
     let with_server = |name: &str, host: &str| {
         let server = format!("\"{}\"", bare(host));
         scratch.profile(name, &[("order", "[\"whois\"]"), ("whois-server", &server)])
@@ -429,6 +465,7 @@ fn hostile_whois_servers_give_clear_errors() {
         &lab,
         &with_server("stream", registry::STREAM.name),
         "whois.stream.sonde.test: 203.0.113.56:43 sent more than 1048576 bytes; stopped reading",
+        &baseline,
     );
     let hop = &lookup(&report, registry::DOMAIN)["whois"]["hops"][0];
     assert!(hop["bytes"].as_u64().unwrap_or(0) > 1 << 20, "{hop}");
@@ -438,11 +475,13 @@ fn hostile_whois_servers_give_clear_errors() {
         &lab,
         &with_server("silent", registry::SILENT.name),
         "whois.silent.sonde.test: no complete answer from 203.0.113.57:43 within 1s (0 bytes received)",
+        &baseline,
     );
     let report = hostile(
         &lab,
         &with_server("loop", registry::LOOP_A.name),
         "referral loop: whois.loop-a.sonde.test -> whois.loop-b.sonde.test -> whois.loop-a.sonde.test",
+        &baseline,
     );
     // Every lookup met the same loop; each says so in its own entry.
     for l in report["sections"]["whois"]["lookups"]
@@ -464,6 +503,7 @@ fn hostile_rdap_servers_give_clear_errors_and_addresses_still_answer() {
     require_root_or_skip!();
     let lab = Lab::start().expect("lab");
     let scratch = Scratch::new(&lab, "hostile-rdap");
+    let baseline = baseline(&lab, &scratch);
     let cases = [
         (
             "malformed",
@@ -484,7 +524,7 @@ fn hostile_rdap_servers_give_clear_errors_and_addresses_still_answer() {
     for (name, boot, want) in cases {
         let boot = format!("\"{boot}\"");
         let profile = scratch.profile(name, &[("order", "[\"rdap\"]"), ("bootstrap-url", &boot)]);
-        let report = hostile(&lab, &profile, want);
+        let report = hostile(&lab, &profile, want, &baseline);
         let domain = lookup(&report, registry::DOMAIN);
         assert!(
             domain["rdap"]["error"]
