@@ -356,7 +356,7 @@ fn plugin_settings_are_checked_against_its_schema_with_positions() {
     assert_eq!(
         stderr(&o),
         format!(
-            "sonde: the profile has 1 problem:\n  {}:13: collectors.faults: does not match plugin `faults`'s settings schema: `/fault`: \"explode\" is not one of \"none\", \"panic\", \"abort\", \"segfault\", \"loop\", \"sleep\", \"invalid-json\", \"huge-output\", \"exit\", \"stdout-noise\"\n",
+            "sonde: the profile has 1 problem:\n  {}:13: collectors.faults.fault: does not match plugin `faults`'s settings schema: `/fault`: \"explode\" is not one of \"none\", \"panic\", \"abort\", \"segfault\", \"loop\", \"sleep\", \"invalid-json\", \"huge-output\", \"exit\", \"stdout-noise\"\n",
             profile.display()
         )
     );
@@ -540,4 +540,103 @@ fn what_a_timed_out_plugin_started_is_stopped_with_it() {
     );
     let (pid, gone) = written_pid_goes_away(&pidfile);
     assert!(gone, "the plugin's `sleep 37` (pid {pid}) outlived it");
+}
+
+/// Writes an executable plugin whose manifest is `manifest`.
+fn describing_script(path: &Path, manifest: &str) {
+    std::fs::write(path, format!("#!/bin/sh\necho '{manifest}'\n")).expect("script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+#[test]
+fn a_folder_plugin_that_cannot_run_everywhere_is_left_out_not_fatal() {
+    let dir = scratch("unfit");
+    let folder = dir.join("data/plugins");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let needy = folder.join("needy");
+    describing_script(
+        &needy,
+        r#"{"name":"needy","version":"1","summary":"needs a ghost","abi":{"major":1,"minor":0},"needs":["ghost"]}"#,
+    );
+    // Needs a plugin that is itself left out.
+    let stranded = folder.join("stranded");
+    describing_script(
+        &stranded,
+        r#"{"name":"stranded","version":"1","summary":"needs needy","abi":{"major":1,"minor":0},"needs":["needy"]}"#,
+    );
+    let strict = folder.join("strict");
+    describing_script(
+        &strict,
+        r#"{"name":"strict","version":"1","summary":"requires a key","abi":{"major":1,"minor":0},"config_schema":{"type":"object","properties":{"key":{"type":"string"}},"required":["key"]}}"#,
+    );
+    std::fs::copy(
+        example_library("sonde-plugin-faults"),
+        folder.join("libfaults.so"),
+    )
+    .expect("copy");
+    let o = sonde(&dir, &["plan", "--profile", "quick"], &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    for want in [
+        format!(
+            "sonde: ignoring a plugin: plugin `needy` ({}) needs `ghost`, which no built-in or plugin provides; it is left out of every profile\n",
+            needy.display()
+        ),
+        format!(
+            "sonde: ignoring a plugin: plugin `stranded` ({}) needs `needy`, which no built-in or plugin provides",
+            stranded.display()
+        ),
+        format!(
+            "sonde: ignoring a plugin: plugin `strict` ({}) cannot run without settings (does not match plugin `strict`'s settings schema: the top level: missing `key`); it is left out of every profile: declare it in a profile's [plugins.strict] table",
+            strict.display()
+        ),
+    ] {
+        assert!(err.contains(&want), "{want}\n---\n{err}");
+    }
+    // The good folder plugin still joins the plan; the others do not.
+    let plan = stdout(&o);
+    assert!(
+        plan.lines().any(|l| l.trim_start().starts_with("faults ")),
+        "{plan}"
+    );
+    for name in ["needy ", "stranded ", "strict "] {
+        assert!(
+            !plan.lines().any(|l| l.trim_start().starts_with(name)),
+            "{plan}"
+        );
+    }
+    let o = sonde(&dir, &["plugins", "list"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.starts_with("needy ") && l.contains("executable, refused")),
+        "{}",
+        stdout(&o)
+    );
+    // Declared by the profile, the same plugins fail it, loudly.
+    let profile = profile(
+        &dir,
+        &format!(
+            "[plugins.needy]\npath = \"{}\"\n[plugins.strict]\npath = \"{}\"\n",
+            needy.display(),
+            strict.display()
+        ),
+    );
+    let o = sonde(
+        &dir,
+        &["plan", "--profile", profile.to_str().expect("utf-8")],
+        &[],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(64), "{err}");
+    assert!(
+        err.contains("collectors.needy.needs: unknown collector `ghost`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("collectors.strict: does not match plugin `strict`'s settings schema: the top level: missing `key`"),
+        "{err}"
+    );
 }

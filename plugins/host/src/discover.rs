@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sonde_core::profile::{Isolation, PluginDecl, PluginKind};
-use sonde_core::Registry;
+use sonde_core::{Collector, Registry, Settings};
 
 use crate::collector::PluginCollector;
 use crate::error::LoadError;
@@ -109,45 +109,123 @@ pub async fn load_all(candidates: Vec<Candidate>, child: &ChildCommand) -> Vec<L
 /// Adds the loaded plugins to the registry, in order; returns every plugin
 /// that was refused (load errors, a name that differs from the profile's
 /// declaration, a name already taken) with the reason.
+///
+/// A plugin of the folder joins every profile, so one that cannot run in
+/// them all is left out here, with a problem naming it, rather than
+/// failing every profile: one that needs a collector nobody provides, or
+/// whose settings schema refuses an empty table (a profile that does not
+/// mention it gives it none). A plugin the profile declares is kept and
+/// checked with the profile: the user asked for it.
 pub fn register(registry: &mut Registry, loaded: &[Loaded]) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut known: BTreeSet<String> = registry.names().map(str::to_string).collect();
-    known.extend(
-        loaded
-            .iter()
-            .filter_map(|l| l.result.as_ref().ok())
-            .map(|p| p.manifest.name.clone()),
-    );
+    let problem = |l: &Loaded, message: String| Problem {
+        declared: l.candidate.declared.clone(),
+        path: l.candidate.path.clone(),
+        message,
+    };
+    // The plugins that loaded under the name they were declared with.
+    let mut usable: Vec<(&Loaded, &Plugin)> = Vec::new();
     for l in loaded {
-        let problem = |message: String| Problem {
-            declared: l.candidate.declared.clone(),
-            path: l.candidate.path.clone(),
-            message,
-        };
         let plugin = match &l.result {
             Ok(p) => p,
             Err(e) => {
-                problems.push(problem(e.to_string()));
+                problems.push(problem(l, e.to_string()));
                 continue;
             }
         };
         if let Some(decl) = &l.candidate.declared {
             if decl.name != plugin.manifest.name {
-                problems.push(problem(format!(
-                    "plugin {} is declared as `{}` but its manifest names it `{}`; \
-                     name its table [plugins.{}]",
-                    plugin.path.display(),
-                    decl.name,
-                    plugin.manifest.name,
-                    plugin.manifest.name
-                )));
+                problems.push(problem(
+                    l,
+                    format!(
+                        "plugin {} is declared as `{}` but its manifest names it `{}`; \
+                         name its table [plugins.{}]",
+                        plugin.path.display(),
+                        decl.name,
+                        plugin.manifest.name,
+                        plugin.manifest.name
+                    ),
+                ));
                 continue;
             }
         }
+        usable.push((l, plugin));
+    }
+    // Leaving out a folder plugin can strand another that needs it: repeat
+    // until nothing more is left out.
+    let builtins: BTreeSet<String> = registry.names().map(str::to_string).collect();
+    let mut left_out: BTreeMap<usize, String> = BTreeMap::new();
+    loop {
+        let known = known_names(&builtins, &usable, &left_out);
+        let before = left_out.len();
+        for (i, (l, plugin)) in usable.iter().enumerate() {
+            if l.candidate.declared.is_none() && !left_out.contains_key(&i) {
+                if let Some(why) = cannot_join_every_profile(plugin, &known) {
+                    left_out.insert(i, why);
+                }
+            }
+        }
+        if left_out.len() == before {
+            break;
+        }
+    }
+    let known = known_names(&builtins, &usable, &left_out);
+    for (i, (l, plugin)) in usable.iter().enumerate() {
+        if let Some(why) = left_out.remove(&i) {
+            problems.push(problem(l, why));
+            continue;
+        }
         let collector = PluginCollector::new(plugin, |n| known.contains(n));
         if let Err(e) = registry.add(Arc::new(collector)) {
-            problems.push(problem(e.to_string()));
+            problems.push(problem(l, e.to_string()));
         }
     }
     problems
+}
+
+/// The built-ins and the names of the plugins not left out.
+fn known_names(
+    builtins: &BTreeSet<String>,
+    usable: &[(&Loaded, &Plugin)],
+    left_out: &BTreeMap<usize, String>,
+) -> BTreeSet<String> {
+    let mut known = builtins.clone();
+    known.extend(
+        usable
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !left_out.contains_key(i))
+            .map(|(_, (_, p))| p.manifest.name.clone()),
+    );
+    known
+}
+
+/// Why a folder plugin cannot run in every profile, if it cannot.
+fn cannot_join_every_profile(plugin: &Plugin, known: &BTreeSet<String>) -> Option<String> {
+    let name = &plugin.manifest.name;
+    let path = plugin.path.display();
+    let missing: Vec<String> = plugin
+        .manifest
+        .needs
+        .iter()
+        .filter(|n| !known.contains(*n))
+        .map(|n| format!("`{n}`"))
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "plugin `{name}` ({path}) needs {}, which no built-in or plugin provides; \
+             it is left out of every profile",
+            missing.join(", ")
+        ));
+    }
+    let collector = PluginCollector::new(plugin, |n| known.contains(n));
+    if let Err(e) = collector.configure(Settings::Plain(toml::Table::new())) {
+        return Some(format!(
+            "plugin `{name}` ({path}) cannot run without settings ({}); it is left out of \
+             every profile: declare it in a profile's [plugins.{name}] table and give its \
+             settings in [collectors.{name}]",
+            e.message
+        ));
+    }
+    None
 }
