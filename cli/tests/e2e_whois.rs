@@ -416,7 +416,9 @@ fn baseline(lab: &Lab, scratch: &Scratch) -> BTreeMap<String, Value> {
     let report = json(&o);
     assert_eq!(o.status.code(), Some(0), "{}", report["errors"]);
     let others = others(&report);
-    assert!(others.contains_key("dns"), "{others:?}");
+    for name in ["dns", "ping", "traceroute", "asn", "geo"] {
+        assert!(others.contains_key(name), "{name} is not in {others:?}");
+    }
     others
 }
 
