@@ -88,8 +88,12 @@ fn init_tracing(verbose: u8) {
     let filter = from_env
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new(level));
+    // Colour codes only where a person reads them: a terminal, NO_COLOR unset.
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_span_events(FmtSpan::CLOSE)
         .try_init();

@@ -137,6 +137,23 @@ fn debug_prints_a_timeline() {
     );
 }
 
+/// Logs written to a pipe carry no colour codes, even without NO_COLOR.
+#[test]
+fn verbose_logs_to_a_pipe_are_plain_text() {
+    let profile = offline_profile("verbose");
+    let o = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["localhost", "--profile", &profile, "-v"])
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_LOG")
+        .env("SONDE_CONFIG_DIR", scratch("no-config"))
+        .env("SONDE_DATA_DIR", scratch("no-data"))
+        .output()
+        .expect("sonde runs");
+    let err = stderr(&o);
+    assert!(err.contains("dns"), "no log of the dns span: {err}");
+    assert!(!err.contains('\x1b'), "colour codes in a pipe: {err:?}");
+}
+
 #[test]
 fn exit_codes() {
     let profile = offline_profile("exit");
@@ -150,6 +167,7 @@ fn exit_codes() {
         (vec!["example.com:443"], 64, "sonde: invalid target `example.com:443`: a port is only accepted inside a URL (for example https://example.com:443/); give the host alone or a full URL\n"),
         (vec![], 64, "sonde: no target given; try `sonde example.com`, or `sonde --help`\n"),
         (vec!["localhost", "--timeout", "soon"], 64, "sonde: --timeout: `soon` is not a duration (expected number at 0); write e.g. \"3s\" or \"500ms\"\n"),
+        (vec!["localhost", "--timeout", "9223372036854775000s"], 64, "sonde: --timeout: `9223372036854775000s` is longer than the limit of 24h\n"),
         (vec!["localhost", "--profile", "nosuch"], 64, "sonde: the profile has 1 problem:\n  command line: no profile named `nosuch`; known profiles: default, full, quick\n"),
         (vec!["localhost", "--profile", &bad_profile], 64, ""),
         (vec!["nothing.invalid", "--profile", &profile], 2, "sonde: DNS resolution failed: no address for nothing.invalid: .invalid names never exist (RFC 6761 §6.4); no query was sent\n"),
