@@ -78,7 +78,7 @@ fn main() {
         std::fs::write(
             &path,
             format!(
-                "name = \"{name}\"\nextends = \"default\"\n{OTHERS_OFF}[collectors.whois]\norder = {order}\nbootstrap-url = \"{}\"\nca-file = \"{}\"\ncache-dir = \"{}\"\n",
+                "name = \"{name}\"\nextends = \"default\"\n{OTHERS_OFF}[collectors.whois]\norder = {order}\nlocal-ranges = [\"private\", \"loopback\", \"link-local\", \"cgnat\"]\nbootstrap-url = \"{}\"\nca-file = \"{}\"\ncache-dir = \"{}\"\n",
                 registry::BOOTSTRAP_URL,
                 dir.join("ca.pem").display(),
                 dir.join("cache").display()

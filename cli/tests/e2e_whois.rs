@@ -12,6 +12,10 @@ use serde_json::Value;
 use sonde_lab::registry::{self, Network, CLIENT_NET, TARGET_NET, TARGET_NET_V6};
 use sonde_lab::{addr, require_root_or_skip, zone, Lab, Role};
 
+/// The lab's addresses are documentation addresses: look them up (the default answers
+/// every special-purpose range locally).
+const LAB_RANGES: &str = "[\"private\", \"loopback\", \"link-local\", \"cgnat\"]";
+
 /// A scratch folder for one test: profile, CA file and bootstrap cache.
 struct Scratch {
     dir: PathBuf,
@@ -44,6 +48,7 @@ impl Scratch {
             ),
             ("hop-timeout".into(), q("1s".into())),
             ("request-timeout".into(), q("2s".into())),
+            ("local-ranges".into(), LAB_RANGES.into()),
         ];
         for (key, value) in settings {
             table.retain(|(k, _)| k != key);
@@ -598,8 +603,42 @@ fn default_settings_ask_the_lab_never_the_internet() {
             ),
         "{note}"
     );
-    // The snapshot names APNIC for 203.0.0.0/8; its name does not resolve in the lab, so
-    // WHOIS answers.
+    // The lab's addresses are documentation addresses: the default answers them locally,
+    // no registry is asked.
+    let whois = &report["sections"]["whois"];
+    assert_eq!(
+        whois["lookups"].as_array().map(Vec::len),
+        Some(1),
+        "{whois}"
+    );
+    let warnings = strings(&whois["warnings"]);
+    for ip in [addr::TARGET_V4.to_string(), addr::TARGET_V6.to_string()] {
+        let want = format!(
+            "not looked up: {ip} is a documentation address (RFC 5737/3849); not sent to a registry"
+        );
+        assert!(warnings.contains(&want.as_str()), "{warnings:?}");
+    }
+
+    // With documentation addresses looked up (and nothing else changed): the snapshot names
+    // APNIC for 203.0.0.0/8; its name does not resolve in the lab, so WHOIS answers.
+    let profile = scratch.dir.join("defaults-lab.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name = \"defaults-lab\"\nextends = \"default\"\n\n[collectors.whois]\nlocal-ranges = {LAB_RANGES}\n"
+        ),
+    )
+    .expect("profile");
+    let o = lab
+        .command(Role::Client, env!("CARGO_BIN_EXE_sonde"))
+        .args([bare(zone::TARGET_NAME), "--json", "--profile"])
+        .arg(&profile)
+        .env("HOME", &scratch.dir)
+        .env_remove("XDG_CACHE_HOME")
+        .output()
+        .expect("sonde runs");
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", report["errors"]);
     let target = lookup(&report, &addr::TARGET_V4.to_string());
     let rdap_error = target["rdap"]["error"].as_str().unwrap_or_default();
     assert!(

@@ -39,7 +39,7 @@ pub(crate) async fn run(config: &WhoisConfig, ctx: &Context) -> Result<WhoisOutp
     }
     let mut addresses = Vec::new();
     for ip in dns.addresses() {
-        match special_address(ip) {
+        match special_address(ip, &config.local_ranges) {
             Some(why) => unasked.push(why),
             None if !addresses.contains(&ip) => addresses.push(ip),
             None => {}
@@ -50,14 +50,14 @@ pub(crate) async fn run(config: &WhoisConfig, ctx: &Context) -> Result<WhoisOutp
         let why = if unasked.is_empty() {
             "no address".to_string()
         } else {
-            format!("{}; no registry holds them", unasked.join(", "))
+            format!("{}; not sent to a registry", unasked.join(", "))
         };
         return Err(Failure::skipped(format!("nothing to look up: {why}")));
     }
     out.warnings.extend(
         unasked
             .into_iter()
-            .map(|w| format!("not looked up: {w}; no registry holds it")),
+            .map(|w| format!("not looked up: {w}; not sent to a registry")),
     );
 
     let remaining = ctx.remaining();

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sonde_core::SpecialRange;
 
 use crate::output::Protocol;
 
@@ -20,6 +21,7 @@ pub const IANA_BOOTSTRAP: &str = "https://data.iana.org/rdap/";
 /// all = false                   # true: every protocol of `order` runs
 /// domain = true                 # look up the target's registrable domain
 /// addresses = 2                 # and the network of up to 2 of its addresses
+/// local-ranges = ["private", "loopback", "link-local", "cgnat", "documentation"]
 /// whois-server = "whois.iana.org"
 /// max-referrals = 4
 /// hop-timeout = "4s"
@@ -43,6 +45,10 @@ pub struct WhoisConfig {
     pub domain: bool,
     /// How many of the target's addresses to look up (0: none).
     pub addresses: usize,
+    /// Special-purpose address ranges never sent to a registry (all of them by default,
+    /// as for asn and geo). Take `documentation` out to look those addresses up (a lab, a
+    /// test).
+    pub local_ranges: Vec<SpecialRange>,
     /// The WHOIS server queries start at, `host` or `host:port`.
     pub whois_server: String,
     /// Most referrals followed after the first server.
@@ -79,6 +85,7 @@ impl Default for WhoisConfig {
             all: false,
             domain: true,
             addresses: 2,
+            local_ranges: SpecialRange::ALL.to_vec(),
             whois_server: IANA_WHOIS.into(),
             max_referrals: 4,
             hop_timeout: Duration::from_secs(4),
@@ -288,11 +295,17 @@ mod tests {
             bootstrap-url = "https://rdap.sonde.test/bootstrap"
             cache-dir = "/tmp/x"
             ca-file = "/tmp/ca.pem"
+            local-ranges = ["private", "loopback"]
             "#,
         )
         .expect("valid settings");
         assert_eq!(config.order, [Protocol::Whois]);
         assert_eq!(config.hop_timeout, Duration::from_secs(1));
+        assert_eq!(
+            config.local_ranges,
+            [SpecialRange::Private, SpecialRange::Loopback]
+        );
+        assert_eq!(WhoisConfig::default().local_ranges, SpecialRange::ALL);
         assert_eq!(
             config.bootstrap_base(),
             "https://rdap.sonde.test/bootstrap/"
@@ -303,5 +316,8 @@ mod tests {
         assert!(err.to_string().contains("unknown field `server`"), "{err}");
         let err = toml::from_str::<WhoisConfig>("order = [\"ftp\"]").expect_err("bad protocol");
         assert!(err.to_string().contains("ftp"), "{err}");
+        let err =
+            toml::from_str::<WhoisConfig>("local-ranges = [\"public\"]").expect_err("bad range");
+        assert!(err.to_string().contains("public"), "{err}");
     }
 }

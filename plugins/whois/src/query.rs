@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use sonde_core::SpecialRange;
+
 use crate::output::QueryKind;
 
 /// One question for the registries.
@@ -93,49 +95,14 @@ pub fn special_name(name: &str) -> Option<String> {
     Some(format!("{n} is {why}"))
 }
 
-/// Why no registry is asked about `ip`, when none is: loopback, link-local, multicast,
-/// private-use (RFC 1918, RFC 4193) and shared (RFC 6598) addresses belong to every network
-/// at once. Documentation ranges are asked: registries publish them.
-pub fn special_address(ip: IpAddr) -> Option<String> {
-    let why = match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            if v4.is_loopback() {
-                "loopback"
-            } else if v4.is_unspecified() || v4.is_broadcast() {
-                "not a host address"
-            } else if v4.is_private() {
-                "private-use (RFC 1918)"
-            } else if v4.is_link_local() {
-                "link-local"
-            } else if v4.is_multicast() {
-                "multicast"
-            } else if a == 100 && (64..128).contains(&b) {
-                "shared address space (RFC 6598)"
-            } else {
-                return None;
-            }
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            if v6.is_loopback() {
-                "loopback"
-            } else if v6.is_unspecified() {
-                "not a host address"
-            } else if first & 0xfe00 == 0xfc00 {
-                "unique local (RFC 4193)"
-            } else if first & 0xffc0 == 0xfe80 {
-                "link-local"
-            } else if v6.is_multicast() {
-                "multicast"
-            } else if let Some(v4) = v6.to_ipv4_mapped() {
-                return special_address(IpAddr::V4(v4));
-            } else {
-                return None;
-            }
-        }
-    };
-    Some(format!("{ip} is {why}"))
+/// Why no registry is asked about `ip`, when none is: it is in one of the special-purpose
+/// ranges of `local` (see [`SpecialRange`]; private, loopback, link-local, CGNAT,
+/// documentation, benchmarking, reserved...), which belong to every network at once or to
+/// none, and which are not sent to a registry. A lab takes `documentation` out of `local`
+/// to have its addresses looked up.
+pub fn special_address(ip: IpAddr, local: &[SpecialRange]) -> Option<String> {
+    let range = SpecialRange::of(ip).filter(|r| local.contains(r))?;
+    Some(format!("{ip} is {}", range.describe()))
 }
 
 /// Reads `AS64500`, `as64500` or `64500`.
@@ -204,32 +171,42 @@ mod tests {
         for name in ["sonde.test", "example.com", "www.example"] {
             assert_eq!(special_name(name), None, "{name}");
         }
-        for ip in [
-            "127.0.0.1",
-            "::1",
-            "10.1.2.3",
-            "192.168.0.1",
-            "172.16.0.1",
-            "169.254.1.1",
-            "100.64.0.1",
-            "fd00::1",
-            "fe80::1",
-            "224.0.0.1",
-            "ff02::1",
-            "0.0.0.0",
-            "::ffff:10.0.0.1",
+        let all = SpecialRange::ALL;
+        for (ip, why) in [
+            ("127.0.0.1", "a loopback address"),
+            ("::1", "a loopback address"),
+            ("10.1.2.3", "a private address (RFC 1918)"),
+            ("192.168.0.1", "a private address (RFC 1918)"),
+            ("172.16.0.1", "a private address (RFC 1918)"),
+            ("169.254.1.1", "a link-local address"),
+            ("100.64.0.1", "a carrier-grade NAT address (RFC 6598)"),
+            ("fd00::1", "a unique local address (RFC 4193)"),
+            ("fe80::1", "a link-local address"),
+            ("224.0.0.1", "a multicast address"),
+            ("ff02::1", "a multicast address"),
+            ("0.0.0.0", "the unspecified address"),
+            ("::ffff:10.0.0.1", "a private address (RFC 1918)"),
+            ("192.0.2.1", "a documentation address (RFC 5737/3849)"),
+            ("2001:db8::1", "a documentation address (RFC 5737/3849)"),
+            ("198.18.0.1", "a benchmarking address (RFC 2544)"),
+            ("240.0.0.1", "a reserved address"),
+            ("192.0.0.8", "a reserved address"),
         ] {
-            assert!(special_address(ip.parse().unwrap()).is_some(), "{ip}");
+            assert_eq!(
+                special_address(ip.parse().unwrap(), &all),
+                Some(format!("{ip} is {why}")),
+                "{ip}"
+            );
         }
-        for ip in [
-            "203.0.113.10",
-            "198.51.100.10",
-            "2001:db8::1",
-            "8.8.8.8",
-            "100.128.0.1",
-        ] {
-            assert_eq!(special_address(ip.parse().unwrap()), None, "{ip}");
+        for ip in ["8.8.8.8", "100.128.0.1", "2606:4700::1111"] {
+            assert_eq!(special_address(ip.parse().unwrap(), &all), None, "{ip}");
         }
+        // A lab's profile leaves documentation out: its addresses are looked up.
+        let lab = [SpecialRange::Private, SpecialRange::Loopback];
+        for ip in ["203.0.113.10", "198.51.100.10", "2001:db8::1"] {
+            assert_eq!(special_address(ip.parse().unwrap(), &lab), None, "{ip}");
+        }
+        assert!(special_address("10.0.0.1".parse().unwrap(), &lab).is_some());
     }
 
     #[test]
