@@ -221,12 +221,20 @@ fn profiles_commands() {
         assert!(out.lines().any(|l| l.starts_with(name)), "{out}");
     }
     let o = sonde(&["profiles", "show", "quick", "--resolved"]);
+    let out = stdout(&o);
     assert!(
-        stdout(&o).contains("extends")
-            || stdout(&o).contains(
-                "merged from: built-in profile \"default\" <- built-in profile \"quick\""
-            )
+        out.starts_with(
+            "# merged from: built-in profile \"default\" <- built-in profile \"quick\"\n"
+        ),
+        "{out}"
     );
+    // Only the base profile has this table; quick's own timeout wins.
+    assert!(
+        out.contains("\n[collectors.traceroute]\ntimeout = \"8s\"\n"),
+        "{out}"
+    );
+    assert!(out.contains("\ntimeout = \"5s\"\n"), "{out}");
+    assert!(!out.contains("extends"), "{out}");
     let o = sonde(&["profiles", "validate", "default"]);
     assert_eq!(
         stdout(&o),
