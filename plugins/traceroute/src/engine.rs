@@ -8,9 +8,8 @@
 //! TTL is answered or has waited `wait`: a silent hop costs one `wait` for
 //! the whole trace, not one per probe.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sonde_net::packet::{self, Family};
@@ -22,6 +21,7 @@ use tokio::time::{sleep_until, Instant};
 use crate::config::ProbeMethod;
 use crate::output::{Answer, End, EndReason, Hop, HopAddress, HopProbe, Trace};
 use crate::probe::{self, Event, Kind, Matcher};
+use crate::tcp::{self, RawSyn};
 
 /// Everything one trace needs.
 #[derive(Debug, Clone)]
@@ -52,6 +52,8 @@ pub struct TraceSpec {
     pub tcp_port: u16,
     /// Echo identifier (raw ICMP).
     pub ident: u16,
+    /// Sequence number of the first TCP SYN (raw TCP).
+    pub tcp_seq: u32,
     /// Give up at this instant and report what was found.
     pub stop_at: Instant,
 }
@@ -74,9 +76,8 @@ enum Sender {
         socket: PacketSocket,
     },
     UdpAlone,
-    Tcp {
-        ports: Arc<Mutex<HashMap<u16, usize>>>,
-    },
+    TcpRaw(RawSyn),
+    TcpConnect,
 }
 
 /// Runs one trace. Never fails as a whole: a setup problem is the trace's
@@ -84,6 +85,8 @@ enum Sender {
 pub async fn trace(spec: TraceSpec) -> Trace {
     let started = Instant::now();
     let (tx, mut rx) = mpsc::unbounded_channel();
+    // Every task of the trace (readers and per-probe waits) is in here, so
+    // none outlives it.
     let mut readers = JoinSet::new();
     let sender = match setup(&spec, &tx, &mut readers) {
         Ok(s) => s,
@@ -107,7 +110,12 @@ pub async fn trace(spec: TraceSpec) -> Trace {
     let mut horizon = spec.max_hops;
     let mut round = 0u8;
     let mut round_at = Instant::now();
-    send_round(&spec, &sender, &tx, &mut sent, horizon, round).await;
+    let mut io = RoundIo {
+        tx: &tx,
+        rx: &mut rx,
+        tasks: &mut readers,
+    };
+    send_round(&spec, &sender, &mut io, &mut sent, &mut horizon, round).await;
     let mut stopped = false;
     loop {
         while let Ok(event) = rx.try_recv() {
@@ -124,7 +132,12 @@ pub async fn trace(spec: TraceSpec) -> Trace {
         if more_rounds && (round_answered || now >= round_at + spec.round_gap) {
             round += 1;
             round_at = now;
-            send_round(&spec, &sender, &tx, &mut sent, horizon, round).await;
+            let mut io = RoundIo {
+                tx: &tx,
+                rx: &mut rx,
+                tasks: &mut readers,
+            };
+            send_round(&spec, &sender, &mut io, &mut sent, &mut horizon, round).await;
             continue;
         }
         let expiry = sent
@@ -165,7 +178,8 @@ pub async fn trace(spec: TraceSpec) -> Trace {
             ));
         }
     }
-    readers.abort_all();
+    // Aborted and waited for: every probe socket is closed when the trace returns.
+    readers.shutdown().await;
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     Trace {
         warnings,
@@ -227,31 +241,58 @@ fn setup(
             Ok(Sender::Paris { socket })
         }
         ProbeMethod::Udp => Ok(Sender::UdpAlone),
-        ProbeMethod::Tcp => {
-            let ports = Arc::new(Mutex::new(HashMap::new()));
-            if spec.rung == Rung::Raw {
-                raw_reader(Matcher::Tcp(Arc::clone(&ports)), readers)?;
-            }
-            Ok(Sender::Tcp { ports })
+        ProbeMethod::Tcp if spec.rung == Rung::Raw => {
+            let syn = RawSyn::open(spec.dest, spec.tcp_port, spec.tcp_seq)?;
+            raw_reader(
+                Matcher::Tcp {
+                    src_port: syn.src_port,
+                    dst_port: syn.dst_port,
+                    base_seq: syn.base_seq,
+                },
+                readers,
+            )?;
+            syn.spawn_reader(spec.dest, tx.clone(), readers);
+            Ok(Sender::TcpRaw(syn))
         }
+        ProbeMethod::Tcp => Ok(Sender::TcpConnect),
     }
 }
 
+/// The channels a round works with: answers so far, and the trace's tasks.
+struct RoundIo<'a> {
+    tx: &'a mpsc::UnboundedSender<Event>,
+    rx: &'a mut mpsc::UnboundedReceiver<Event>,
+    tasks: &'a mut JoinSet<std::io::Result<()>>,
+}
+
+/// Sends one probe per TTL from `first-hop` up to the horizon. Answers are
+/// read between two sends, so a round stops as soon as the destination (or
+/// an unreachable) is known below the next TTL: nothing is sent past it.
 async fn send_round(
     spec: &TraceSpec,
     sender: &Sender,
-    tx: &mpsc::UnboundedSender<Event>,
+    io: &mut RoundIo<'_>,
     sent: &mut Vec<Sent>,
-    horizon: u8,
+    horizon: &mut u8,
     round: u8,
 ) {
-    for ttl in spec.first_hop..=horizon {
+    for ttl in spec.first_hop..=spec.max_hops {
+        while let Ok(event) = io.rx.try_recv() {
+            apply(sent, event, horizon);
+        }
+        if ttl > *horizon {
+            break;
+        }
         let index = sent.len();
         let at = Instant::now();
         let result = match sender {
             Sender::Icmp { socket, ident } => {
-                let request =
-                    packet::echo_request(Family::of(spec.dest), *ident, index as u16, &[0x53; 24]);
+                let request = packet::echo_request(
+                    Family::of(spec.dest),
+                    *ident,
+                    index as u16,
+                    &probe::echo_payload(*ident, index as u16),
+                );
                 match socket.set_ttl(ttl) {
                     Ok(()) => socket.send_to(&request, spec.dest, 0).await.map(drop),
                     Err(e) => Err(e),
@@ -265,11 +306,25 @@ async fn send_round(
                 Err(e) => Err(e),
             },
             Sender::UdpAlone => {
-                probe::udp_alone(spec.dest, spec.udp_port, ttl, index, tx.clone()).await
+                probe::udp_alone(
+                    spec.dest,
+                    spec.udp_port,
+                    ttl,
+                    index,
+                    io.tx.clone(),
+                    io.tasks,
+                )
+                .await
             }
-            Sender::Tcp { ports } => {
-                probe::tcp_syn(spec.dest, spec.tcp_port, ttl, index, ports, tx.clone())
-            }
+            Sender::TcpRaw(syn) => syn.send(spec.dest, ttl, index).await,
+            Sender::TcpConnect => tcp::connect_probe(
+                spec.dest,
+                spec.tcp_port,
+                ttl,
+                index,
+                io.tx.clone(),
+                io.tasks,
+            ),
         };
         sent.push(Sent {
             ttl,
@@ -278,6 +333,9 @@ async fn send_round(
             answer: None,
             failed: result.err().map(|e| e.to_string()),
         });
+        // Lets the reactor deliver answers already in (on a short path the
+        // destination answers before the next TTL leaves).
+        tokio::task::yield_now().await;
     }
 }
 
@@ -476,3 +534,6 @@ fn end_of(spec: &TraceSpec, hops: &[Hop], stopped: bool) -> End {
         },
     }
 }
+
+#[cfg(test)]
+mod tests;

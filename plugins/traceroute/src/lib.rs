@@ -16,6 +16,7 @@ mod engine;
 pub mod output;
 mod probe;
 mod ptr;
+mod tcp;
 mod view;
 
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub use config::{Privilege, ProbeMethod, TracerouteConfig};
 pub use output::{
     Answer, End, EndReason, Hop, HopAddress, HopProbe, MethodUsed, Trace, TracerouteOutput,
 };
+pub use ptr::Namer;
 
 /// The collector's name, also its report section's.
 pub const NAME: &str = "traceroute";
@@ -72,17 +74,8 @@ impl TypedCollector for TracerouteCollector {
             return Err(Failure::skipped("dns found no address to trace"));
         }
         let access = Access::detect(config.privilege.ceiling(), "privilege");
-        let resolver = config
-            .ptr
-            .then(|| sonde_dns::Resolver::from_info(&dns.resolver));
-        let output = run(
-            config,
-            &access,
-            &addresses,
-            resolver.as_ref(),
-            ctx.deadline(),
-        )
-        .await;
+        let namer = config.ptr.then(|| Namer::from_dns(&dns));
+        let output = run(config, &access, &addresses, namer.as_ref(), ctx.deadline()).await;
         if output
             .traces
             .iter()
@@ -118,12 +111,13 @@ pub fn method_for(wanted: ProbeMethod, rung: Rung) -> (ProbeMethod, Option<Strin
     }
 }
 
-/// Traces every address at once, then looks up the hops' reverse names.
+/// Traces every address at once, then names the hops (`namer`: none when
+/// names are not wanted).
 pub async fn run(
     config: &TracerouteConfig,
     access: &Access,
     addresses: &[std::net::IpAddr],
-    resolver: Option<&sonde_dns::Resolver>,
+    namer: Option<&Namer>,
     deadline: Instant,
 ) -> TracerouteOutput {
     let started = Instant::now();
@@ -132,15 +126,16 @@ pub async fn run(
     if let Some(change) = change {
         reason = format!("{reason}; {change}");
     }
+    // ICMP probes keep one checksum (see `probe::echo_payload`); UDP and TCP
+    // keep their ports only when raw sockets read the answers.
     let paris = match method {
         ProbeMethod::Icmp => true,
-        ProbeMethod::Udp => access.rung == Rung::Raw,
-        ProbeMethod::Tcp => false,
+        ProbeMethod::Udp | ProbeMethod::Tcp => access.rung == Rung::Raw,
     };
     if method == ProbeMethod::Udp && !paris {
         reason.push_str("; without a raw socket each UDP probe has its own socket, so its own source port (no single Paris flow)");
     }
-    let ptr_budget = if resolver.is_some() {
+    let ptr_budget = if namer.is_some() {
         config.ptr_timeout
     } else {
         Duration::ZERO
@@ -149,7 +144,9 @@ pub async fn run(
         .checked_sub(MARGIN + ptr_budget)
         .unwrap_or(started)
         .max(started + Duration::from_millis(1));
-    let seed = (std::process::id() as u16) ^ 0x5ead;
+    // Random, so that another tracer (or a forger) cannot guess which
+    // echoes and SYNs are this run's.
+    let seed = probe::random_u64();
     let jobs = addresses.iter().enumerate().map(|(i, &dest)| {
         engine::trace(engine::TraceSpec {
             dest,
@@ -163,14 +160,15 @@ pub async fn run(
             near_factor: config.near_factor,
             udp_port: config.port,
             tcp_port: config.tcp_port,
-            ident: seed.wrapping_add(i as u16),
+            ident: (seed as u16).wrapping_add(i as u16),
+            tcp_seq: ((seed >> 32) as u32).wrapping_add((i as u32) << 16),
             stop_at,
         })
     });
     let mut traces = join_all(jobs).await;
-    if let Some(resolver) = resolver {
+    if let Some(namer) = namer {
         let until = (Instant::now() + config.ptr_timeout).min(deadline - MARGIN / 2);
-        ptr::name_hops(resolver, &mut traces, until).await;
+        ptr::name_hops(namer, &mut traces, until).await;
     }
     TracerouteOutput {
         method: MethodUsed {

@@ -8,18 +8,20 @@
 //! | --- | --- | --- |
 //! | ICMP echo | identifier + sequence, quoted or echoed | datagram socket: sequence in the error queue's copy of our request |
 //! | UDP | one flow (fixed ports); the quoted UDP length tells probes apart | one socket per probe; its error queue |
-//! | TCP SYN | one socket per probe; the quoted source port | one socket per probe; its error queue |
+//! | TCP SYN | one flow (fixed ports, hand-built SYNs); sequence number, quoted or acknowledged | one socket per probe; its error queue |
 
-use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use sonde_net::packet::{self, Family, Message, Transport};
 use sonde_net::{ErrorKind, PacketSocket, Received, Rung, Unreachable};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
 
 /// What answered a probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +52,35 @@ pub struct Event {
 /// Lowest UDP payload length; probe `i` carries `UDP_BASE_PAYLOAD + i` bytes.
 pub const UDP_BASE_PAYLOAD: usize = 12;
 
+/// Bytes of an echo probe's payload.
+pub const ECHO_PAYLOAD: usize = 24;
+
+/// The payload of echo probe `seq`: two bytes that keep the ICMP checksum the
+/// same for every sequence number (so that load balancers hashing the ICMP
+/// header keep one path: Paris), then a pattern seeded by the identifier, so
+/// a foreign echo with the same identifier rarely matches.
+pub fn echo_payload(ident: u16, seq: u16) -> [u8; ECHO_PAYLOAD] {
+    let mut data = [0u8; ECHO_PAYLOAD];
+    // seq + !seq is 0xffff whatever seq is: the ones'-complement sum, hence
+    // the checksum, does not move.
+    data[..2].copy_from_slice(&(!seq).to_be_bytes());
+    let seed = ident.to_be_bytes();
+    for (i, b) in data.iter_mut().enumerate().skip(2) {
+        *b = (i as u8).wrapping_mul(31) ^ seed[i % 2];
+    }
+    data
+}
+
+/// A random 64-bit value, from the randomly keyed hasher the standard library
+/// seeds from the operating system.
+pub fn random_u64() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
 /// How a raw reader recognises our probes in what it reads.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub enum Matcher {
     /// ICMP echo: identifier, and the sequence of probe 0.
     Echo {
@@ -67,15 +96,22 @@ pub enum Matcher {
         /// The destination port.
         dst_port: u16,
     },
-    /// TCP: the probe of each source port.
-    Tcp(Arc<Mutex<HashMap<u16, usize>>>),
+    /// TCP SYN, one flow: the ports; the sequence number gives the probe.
+    Tcp {
+        /// Our source port.
+        src_port: u16,
+        /// The destination port.
+        dst_port: u16,
+        /// Sequence number of probe 0.
+        base_seq: u32,
+    },
 }
 
 impl Matcher {
     fn probe_of(&self, transport: Transport) -> Option<usize> {
-        match (self, transport) {
-            (Matcher::Echo { ident, base_seq }, Transport::Echo { id, seq }) if id == *ident => {
-                Some(usize::from(seq.wrapping_sub(*base_seq)))
+        match (*self, transport) {
+            (Matcher::Echo { ident, base_seq }, Transport::Echo { id, seq }) if id == ident => {
+                Some(usize::from(seq.wrapping_sub(base_seq)))
             }
             (
                 Matcher::Udp { src_port, dst_port },
@@ -85,15 +121,36 @@ impl Matcher {
                     length,
                     ..
                 },
-            ) if s == *src_port && d == *dst_port => {
+            ) if s == src_port && d == dst_port => {
                 usize::from(length).checked_sub(8 + UDP_BASE_PAYLOAD)
             }
-            (Matcher::Tcp(ports), Transport::Tcp { src_port, .. }) => ports
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&src_port)
-                .copied(),
+            (
+                Matcher::Tcp {
+                    src_port,
+                    dst_port,
+                    base_seq,
+                },
+                Transport::Tcp {
+                    src_port: s,
+                    dst_port: d,
+                    seq,
+                },
+            ) if s == src_port && d == dst_port => usize::try_from(seq.wrapping_sub(base_seq)).ok(),
             _ => None,
+        }
+    }
+
+    /// Whether echo data (an echo reply's, or as much of a probe's as an
+    /// error quotes) is what echo probe `seq` carried. Data beyond the
+    /// payload (padding before ICMP extensions, RFC 4884) is not compared.
+    fn echo_data_ok(&self, seq: u16, data: &[u8]) -> bool {
+        match *self {
+            Matcher::Echo { ident, .. } => {
+                let want = echo_payload(ident, seq);
+                let n = data.len().min(want.len());
+                data[..n] == want[..n]
+            }
+            _ => true,
         }
     }
 }
@@ -116,7 +173,10 @@ pub fn classify_packet(
         (bytes, got.from?, got.ttl)
     };
     let (probe, kind) = match packet::parse_icmp(family, icmp).ok()? {
-        Message::EchoReply { id, seq, .. } if from == dest => {
+        Message::EchoReply { id, seq, payload } if from == dest => {
+            if payload.len() != ECHO_PAYLOAD || !matcher.echo_data_ok(seq, payload) {
+                return None;
+            }
             let probe = matcher.probe_of(Transport::Echo { id, seq })?;
             (probe, Kind::Reached("echo reply"))
         }
@@ -124,6 +184,13 @@ pub fn classify_packet(
             let quote = quote.ok()?;
             if quote.dst != dest {
                 return None;
+            }
+            if let Transport::Echo { seq, .. } = quote.transport {
+                // The quote's echo data, where the router quoted past the 8 bytes.
+                let quoted = packet::split_quote(family, icmp.get(8..)?).ok()?;
+                if !matcher.echo_data_ok(seq, quoted.transport.get(8..).unwrap_or_default()) {
+                    return None;
+                }
             }
             let probe = matcher.probe_of(quote.transport)?;
             (probe, kind_of(kind, from == dest)?)
@@ -235,21 +302,23 @@ pub fn udp_payload(index: usize) -> Vec<u8> {
     vec![0x53; UDP_BASE_PAYLOAD + index]
 }
 
-/// Sends one UDP probe on a socket of its own and waits for what its error
-/// queue (or the destination) says.
+/// Sends one UDP probe on a socket of its own; the task waiting for what its
+/// error queue (or the destination) says is in `tasks`, so it ends with the
+/// trace.
 pub async fn udp_alone(
     dest: IpAddr,
     port: u16,
     ttl: u8,
     probe: usize,
     events: UnboundedSender<Event>,
+    tasks: &mut JoinSet<io::Result<()>>,
 ) -> io::Result<()> {
     let family = Family::of(dest);
     let socket = PacketSocket::udp(family)?;
     socket.set_ttl(ttl)?;
     socket.send_to(&udp_payload(probe), dest, port).await?;
     let mut buf = vec![0u8; 512];
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         while let Ok(got) = socket.recv(&mut buf).await {
             let event = match got.error {
                 Some(err) => {
@@ -275,98 +344,11 @@ pub async fn udp_alone(
                 None => continue,
             };
             let _ = events.send(event);
-            return;
+            break;
         }
+        Ok(())
     });
     Ok(())
-}
-
-/// Starts one TCP SYN probe on a socket of its own: a SYN-ACK or RST from
-/// the destination, or an ICMP error in the socket's error queue, answers
-/// it. The source port is registered in `ports` first, for the raw reader.
-pub fn tcp_syn(
-    dest: IpAddr,
-    port: u16,
-    ttl: u8,
-    probe: usize,
-    ports: &Mutex<HashMap<u16, usize>>,
-    events: UnboundedSender<Event>,
-) -> io::Result<()> {
-    let family = Family::of(dest);
-    let domain = match family {
-        Family::V4 => Domain::IPV4,
-        Family::V6 => Domain::IPV6,
-    };
-    let socket = PacketSocket::new(
-        Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?,
-        family,
-        true,
-    )?;
-    socket.set_ttl(ttl)?;
-    socket
-        .socket()
-        .bind(&SocketAddr::new(unspecified(family), 0).into())?;
-    ports
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(socket.local_port()?, probe);
-    match socket.socket().connect(&SocketAddr::new(dest, port).into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(115) => {} // EINPROGRESS
-        Err(e) => return Err(e),
-    }
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 512];
-        // The error queue has the details (who sent the ICMP error); the
-        // connect's own result says whether the destination answered.
-        let queued = tokio::select! {
-            biased;
-            got = socket.recv_error(&mut buf) => got.ok().and_then(|g| error_event(&g, family, dest, probe)),
-            _ = socket.writable() => None,
-        };
-        let event = queued.or_else(|| {
-            let at = Instant::now();
-            match socket.socket().take_error() {
-                Ok(None) if socket.socket().peer_addr().is_ok() => {
-                    Some(reached(probe, dest, at, "open"))
-                }
-                Ok(Some(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                    Some(reached(probe, dest, at, "refused"))
-                }
-                _ => match socket.try_recv(&mut buf) {
-                    Ok(Some(got)) => error_event(&got, family, dest, probe),
-                    _ => None,
-                },
-            }
-        });
-        if let Some(event) = event {
-            let _ = events.send(event);
-        }
-    });
-    Ok(())
-}
-
-fn reached(probe: usize, dest: IpAddr, at: Instant, how: &'static str) -> Event {
-    Event {
-        probe,
-        from: dest,
-        at,
-        kind: Kind::Reached(how),
-        reply_ttl: None,
-    }
-}
-
-fn error_event(got: &Received, family: Family, dest: IpAddr, probe: usize) -> Option<Event> {
-    let err = got.error?;
-    let from = err.offender?;
-    let kind = kind_of(err.kind(family)?, from == dest)?;
-    Some(Event {
-        probe,
-        from,
-        at: got.at,
-        kind,
-        reply_ttl: None,
-    })
 }
 
 #[cfg(test)]
@@ -430,14 +412,68 @@ mod tests {
             ident: 7,
             base_seq: 100,
         };
-        let echo = packet::echo_request(Family::V4, 7, 103, &[0; 8]);
+        let echo = packet::echo_request(Family::V4, 7, 103, &echo_payload(7, 103));
         let ours = time_exceeded(ip4([198, 51, 100, 10], [203, 0, 113, 70], 1, &echo));
         assert_eq!(classify(&matcher, &ours).map(|e| e.probe), Some(3));
         let elsewhere = time_exceeded(ip4([198, 51, 100, 10], [203, 0, 113, 10], 1, &echo));
         assert!(classify(&matcher, &elsewhere).is_none());
-        let other_ident = packet::echo_request(Family::V4, 8, 103, &[0; 8]);
+        let other_ident = packet::echo_request(Family::V4, 8, 103, &echo_payload(7, 103));
         let foreign = time_exceeded(ip4([198, 51, 100, 10], [203, 0, 113, 70], 1, &other_ident));
         assert!(classify(&matcher, &foreign).is_none());
+    }
+
+    #[test]
+    fn echo_probes_keep_one_checksum_and_distinct_sequences() {
+        for family in [Family::V4, Family::V6] {
+            let a = packet::echo_request(family, 0x1234, 0, &echo_payload(0x1234, 0));
+            let b = packet::echo_request(family, 0x1234, 517, &echo_payload(0x1234, 517));
+            assert_ne!(a[6..8], b[6..8], "sequences differ");
+            assert_eq!(a.len(), b.len());
+            // ICMPv6's checksum is the kernel's, over the same sum plus a pseudo-header
+            // that is the same for every probe: the sum of the message is what must match.
+            let sum = |p: &[u8]| {
+                let mut p = p.to_vec();
+                p[2..4].copy_from_slice(&[0, 0]);
+                packet::checksum(&p)
+            };
+            assert_eq!(sum(&a), sum(&b), "{family:?}");
+        }
+        let a = packet::echo_request(Family::V4, 9, 1, &echo_payload(9, 1));
+        let b = packet::echo_request(Family::V4, 9, 0xfffe, &echo_payload(9, 0xfffe));
+        assert_eq!(a[2..4], b[2..4], "the checksum on the wire");
+    }
+
+    #[test]
+    fn echo_data_that_is_not_ours_is_refused() {
+        let matcher = Matcher::Echo {
+            ident: 7,
+            base_seq: 0,
+        };
+        let reply = |seq: u16, data: &[u8]| {
+            let mut r = packet::echo_request(Family::V4, 7, seq, data);
+            r[0] = 0;
+            ip4([203, 0, 113, 70], [198, 51, 100, 10], 1, &r)
+        };
+        assert_eq!(
+            classify(&matcher, &reply(2, &echo_payload(7, 2))).map(|e| e.kind),
+            Some(Kind::Reached("echo reply"))
+        );
+        // Same identifier and sequence, other data (another tool, or a forgery).
+        assert!(classify(&matcher, &reply(2, &[0x53; ECHO_PAYLOAD])).is_none());
+        // Another probe's data under this sequence.
+        assert!(classify(&matcher, &reply(2, &echo_payload(7, 3))).is_none());
+        // A quote with the data: checked as far as it goes; cut at 8 bytes: not checkable.
+        let probe = |data: &[u8]| packet::echo_request(Family::V4, 7, 4, data);
+        let quoted = |p: &[u8]| time_exceeded(ip4([198, 51, 100, 10], [203, 0, 113, 70], 1, p));
+        let good = probe(&echo_payload(7, 4));
+        assert_eq!(classify(&matcher, &quoted(&good)).map(|e| e.probe), Some(4));
+        assert_eq!(
+            classify(&matcher, &quoted(&good[..8])).map(|e| e.probe),
+            Some(4)
+        );
+        let bad = probe(&[0; ECHO_PAYLOAD]);
+        assert!(classify(&matcher, &quoted(&bad)).is_none());
+        assert!(classify(&matcher, &quoted(&bad[..12])).is_none());
     }
 
     #[test]
@@ -457,11 +493,18 @@ mod tests {
     }
 
     #[test]
-    fn tcp_probes_are_found_by_source_port() {
-        let ports = Arc::new(Mutex::new(HashMap::from([(50000u16, 4usize)])));
-        let matcher = Matcher::Tcp(ports);
-        let tcp = [0xc3, 0x50, 0, 80, 0, 0, 0, 1];
+    fn tcp_probes_are_found_by_their_flow_and_sequence() {
+        let matcher = Matcher::Tcp {
+            src_port: 50000,
+            dst_port: 80,
+            base_seq: 0xffff_fffe,
+        };
+        // Probe 4: sequence base + 4, wrapped.
+        let tcp = [0xc3, 0x50, 0, 80, 0, 0, 0, 2];
         let packet = time_exceeded(ip4([198, 51, 100, 10], [203, 0, 113, 70], 6, &tcp));
         assert_eq!(classify(&matcher, &packet).map(|e| e.probe), Some(4));
+        let other_port = [0xc3, 0x51, 0, 80, 0, 0, 0, 2];
+        let packet = time_exceeded(ip4([198, 51, 100, 10], [203, 0, 113, 70], 6, &other_port));
+        assert!(classify(&matcher, &packet).is_none());
     }
 }
