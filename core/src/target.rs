@@ -109,9 +109,23 @@ pub enum TargetError {
     /// Looks like a dotted IPv4 address but is not one.
     #[error("`{0}` looks like an IPv4 address but is not a valid one")]
     BadIpv4(String),
-    /// Brackets that do not hold an IPv6 address.
-    #[error("`{0}` is in brackets but is not a valid IPv6 address")]
+    /// Looks like an IPv6 address (colons, or brackets) but is not one.
+    #[error("`{0}` is not a valid IPv6 address")]
     BadIpv6(String),
+    /// An IPv6 address with a zone index (`fe80::1%eth0`).
+    #[error("`{addr}%{zone}` names a network interface (zone `{zone}`), which sonde does not take; give the address `{addr}` alone")]
+    ZoneIndex {
+        /// The address without the zone.
+        addr: String,
+        /// The zone after `%`.
+        zone: String,
+    },
+    /// A `host:` with nothing after the colon.
+    #[error("`{host}:` ends with a colon but no port; give the host alone")]
+    EmptyPort {
+        /// The host part.
+        host: String,
+    },
     /// A `host:port` outside a URL.
     #[error("a port is only accepted inside a URL (for example https://{host}:{port}/); give the host alone or a full URL")]
     PortNotAllowed {
@@ -170,7 +184,16 @@ impl Target {
         let url = url::Url::parse(trimmed).map_err(|e| TargetError::BadUrl(e.to_string()))?;
         let host = match url.host() {
             None => return Err(TargetError::NoHost),
-            Some(url::Host::Ipv4(a)) => Host::Ipv4(a),
+            Some(url::Host::Ipv4(a)) => {
+                // The URL standard reads `1.2.3` as 1.2.0.3 and `0x7f000001`
+                // as 127.0.0.1; a bare target refuses those forms, so a URL
+                // does too: only the dotted quad means an address.
+                let raw = raw_url_host(trimmed);
+                match raw.strip_suffix('.').unwrap_or(raw).parse::<Ipv4Addr>() {
+                    Ok(typed) if typed == a => Host::Ipv4(a),
+                    _ => return Err(TargetError::BadIpv4(raw.to_string())),
+                }
+            }
             Some(url::Host::Ipv6(a)) => Host::Ipv6(a),
             Some(url::Host::Domain("")) => return Err(TargetError::NoHost),
             Some(url::Host::Domain(d)) => parse_host(d)?,
@@ -194,6 +217,18 @@ impl Target {
     }
 }
 
+/// The host of a URL exactly as written: after `scheme://` and any
+/// `user@`, before the port, path, query or fragment.
+fn raw_url_host(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme
+        .split(['/', '?', '#', '\\'])
+        .next()
+        .unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    host_port.split(':').next().unwrap_or_default()
+}
+
 /// Parses a bare host: an IPv4 address, an IPv6 address with or without
 /// brackets, or a DNS name.
 fn parse_host(s: &str) -> Result<Host, TargetError> {
@@ -204,6 +239,9 @@ fn parse_host(s: &str) -> Result<Host, TargetError> {
         let ip = Ipv6Addr::from_str(addr).map_err(|_| TargetError::BadIpv6(s.to_string()))?;
         return match rest.strip_prefix(':') {
             None if rest.is_empty() => Ok(Host::Ipv6(ip)),
+            Some("") => Err(TargetError::EmptyPort {
+                host: format!("[{addr}]"),
+            }),
             Some(port) => Err(TargetError::PortNotAllowed {
                 host: format!("[{addr}]"),
                 port: port.to_string(),
@@ -217,8 +255,21 @@ fn parse_host(s: &str) -> Result<Host, TargetError> {
             IpAddr::V6(a) => Host::Ipv6(a),
         });
     }
+    if let Some((addr, zone)) = s.split_once('%') {
+        if Ipv6Addr::from_str(addr).is_ok() {
+            return Err(TargetError::ZoneIndex {
+                addr: addr.to_string(),
+                zone: zone.to_string(),
+            });
+        }
+    }
     if s.matches(':').count() > 1 {
         return Err(TargetError::BadIpv6(s.to_string()));
+    }
+    if let Some(host) = s.strip_suffix(':') {
+        return Err(TargetError::EmptyPort {
+            host: host.to_string(),
+        });
     }
     if let Some((host, port)) = s.split_once(':') {
         return Err(TargetError::PortNotAllowed {
@@ -355,6 +406,12 @@ mod tests {
                 None,
             ),
             (
+                "http://user@192.0.2.9:8080/x",
+                Host::Ipv4(Ipv4Addr::new(192, 0, 2, 9)),
+                Some("http"),
+                Some(8080),
+            ),
+            (
                 "https://Bücher.example/",
                 Host::Name("xn--bcher-kva.example".into()),
                 Some("https"),
@@ -436,6 +493,37 @@ mod tests {
                 },
             ),
             ("file:///etc/passwd".into(), TargetError::NoHost),
+            (
+                "fe80::1%eth0".into(),
+                TargetError::ZoneIndex {
+                    addr: "fe80::1".into(),
+                    zone: "eth0".into(),
+                },
+            ),
+            (
+                "example.com:".into(),
+                TargetError::EmptyPort {
+                    host: "example.com".into(),
+                },
+            ),
+            (
+                "[2001:db8::1]:".into(),
+                TargetError::EmptyPort {
+                    host: "[2001:db8::1]".into(),
+                },
+            ),
+            (
+                "https://1.2.3/".into(),
+                TargetError::BadIpv4("1.2.3".into()),
+            ),
+            (
+                "http://0x7f000001/".into(),
+                TargetError::BadIpv4("0x7f000001".into()),
+            ),
+            (
+                "http://user@0177.0.0.1:8080/".into(),
+                TargetError::BadIpv4("0177.0.0.1".into()),
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(Target::parse(&input), Err(want), "{input:?}");
@@ -452,6 +540,17 @@ mod tests {
 
     #[test]
     fn messages_name_the_problem() {
+        for (input, want) in [
+            ("2001:db8:::1", "`2001:db8:::1` is not a valid IPv6 address"),
+            (
+                "fe80::1%eth0",
+                "`fe80::1%eth0` names a network interface (zone `eth0`), which sonde does not take; give the address `fe80::1` alone",
+            ),
+            ("example.com:", "`example.com:` ends with a colon but no port; give the host alone"),
+            ("https://1.2.3/", "`1.2.3` looks like an IPv4 address but is not a valid one"),
+        ] {
+            assert_eq!(Target::parse(input).unwrap_err().to_string(), want, "{input}");
+        }
         let err = Target::parse("example.com:443").unwrap_err();
         assert_eq!(
             err.to_string(),
