@@ -3,6 +3,7 @@
 //! either is the round trip (plus the kernel's connect handling, which is
 //! microseconds).
 
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -24,30 +25,64 @@ pub async fn ping(
     wait: Duration,
     stop_at: Instant,
 ) -> PingTarget {
-    let mut notes = Vec::new();
-    let start = Instant::now();
-    let mut port = ports.first().copied().unwrap_or(443);
-    let mut first = Fate::Timeout;
-    for &candidate in ports {
-        port = candidate;
-        first = connect(SocketAddr::new(address, candidate), wait).await;
-        if matches!(first, Fate::Reply { .. }) {
+    ping_with(address, ports, count, interval, stop_at, |to| {
+        connect(to, wait)
+    })
+    .await
+}
+
+/// [`ping`] with the connect to time given, so the schedule can be tested.
+async fn ping_with<F, Fut>(
+    address: IpAddr,
+    ports: &[u16],
+    count: u16,
+    interval: Duration,
+    stop_at: Instant,
+    connect: F,
+) -> PingTarget
+where
+    F: Fn(SocketAddr) -> Fut,
+    Fut: Future<Output = Fate>,
+{
+    // The port search: every result stays with the port it came from.
+    let mut tried: Vec<(u16, Instant, Fate)> = Vec::new();
+    for &port in ports {
+        let at = Instant::now();
+        let fate = connect(SocketAddr::new(address, port)).await;
+        let answered = matches!(fate, Fate::Reply { .. });
+        tried.push((port, at, fate));
+        if answered {
             break;
         }
-        notes.push(format!("port {candidate}: {}", first.short()));
     }
-    if !matches!(first, Fate::Reply { .. }) {
-        // No port answered: report the first one's fate, time the first port.
-        port = ports.first().copied().unwrap_or(port);
-    } else {
-        notes.clear();
+    let searched = Instant::now();
+    // The port that answered, else the first: probe 0 is that port's own
+    // result, and the other ports' results are notes.
+    let kept = tried
+        .iter()
+        .position(|(_, _, fate)| matches!(fate, Fate::Reply { .. }));
+    let mut notes = Vec::new();
+    if kept.is_none() {
+        notes.extend(
+            tried
+                .iter()
+                .skip(1)
+                .map(|(port, _, fate)| format!("port {port}: {}", fate.short())),
+        );
     }
+    let Some((port, first_at, first)) = tried.into_iter().nth(kept.unwrap_or(0)) else {
+        return PingTarget::failed(address, "no TCP port to connect to".into());
+    };
     let target = SocketAddr::new(address, port);
+    // The other probes keep `interval` from probe 0 and from the end of the
+    // search (which may have waited for several ports), so they never burst.
+    let base = searched.max(first_at + interval);
     let rest = (1..count).filter_map(|i| {
-        let at = start + interval * u32::from(i);
+        let at = base + interval * u32::from(i - 1);
+        let connect = &connect;
         (at < stop_at).then_some(async move {
             sleep_until(at).await;
-            connect(target, wait).await
+            connect(target).await
         })
     });
     let mut fates = vec![first];
@@ -155,6 +190,65 @@ mod tests {
         .await;
         assert!(matches!(&t.probes[1].fate, Fate::Reply { detail: Some(d), .. } if d == "open"));
         assert!(t.rtt.is_some());
+    }
+
+    /// No port answers: probe 0 is the first port's own result, not the last port's.
+    #[tokio::test]
+    async fn each_port_keeps_its_own_result() {
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let far = Instant::now() + Duration::from_secs(10);
+        let t = ping_with(
+            ip,
+            &[443, 80],
+            2,
+            Duration::from_millis(1),
+            far,
+            |to| async move {
+                match to.port() {
+                    443 => Fate::Timeout,
+                    _ => Fate::Error {
+                        message: "no route".into(),
+                    },
+                }
+            },
+        )
+        .await;
+        assert_eq!(t.port, Some(443));
+        assert_eq!(t.probes[0].fate, Fate::Timeout, "443's result under 443");
+        assert_eq!(t.probes[1].fate, Fate::Timeout, "later probes go to 443");
+        assert_eq!(t.notes, ["port 80: error: no route"]);
+    }
+
+    /// A slow port search (here 120 ms) does not make the later probes leave at once.
+    #[tokio::test]
+    async fn probes_after_a_slow_search_keep_their_interval() {
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let far = Instant::now() + Duration::from_secs(10);
+        let calls = std::sync::Mutex::new(Vec::new());
+        let interval = Duration::from_millis(30);
+        let t = ping_with(ip, &[443, 80], 4, interval, far, |to| {
+            calls.lock().unwrap().push((to.port(), Instant::now()));
+            async move {
+                if to.port() == 443 {
+                    tokio::time::sleep(Duration::from_millis(120)).await;
+                    return Fate::Timeout;
+                }
+                Fate::Reply {
+                    rtt_ms: 0.1,
+                    ttl: None,
+                    detail: Some("open".into()),
+                }
+            }
+        })
+        .await;
+        assert_eq!((t.port, t.sent, t.received), (Some(80), 4, 4));
+        let calls = calls.into_inner().unwrap();
+        let ports: Vec<u16> = calls.iter().map(|c| c.0).collect();
+        assert_eq!(ports, [443, 80, 80, 80, 80]);
+        for pair in calls[1..].windows(2) {
+            let gap = pair[1].1 - pair[0].1;
+            assert!(gap >= interval - Duration::from_millis(2), "{gap:?} apart");
+        }
     }
 
     #[test]
