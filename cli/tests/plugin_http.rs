@@ -254,6 +254,25 @@ fn an_untrusted_certificate_fails_the_check_and_keeps_what_was_found() {
     assert!(error.contains(&want), "{error}");
     // The plain-HTTP redirect was found before the HTTPS hop failed.
     assert_eq!(r["sections"]["http"]["checks"][0]["hops"][0]["status"], 301);
+    // Both checks failed, and the section they kept is still drawn with the
+    // plugin's view, in both isolation modes.
+    for isolation in ["process", "none"] {
+        let profile = http_profile(&dir, &servers, isolation, "");
+        let o = sonde(&dir, &["localhost", "--profile", &profile], &[]);
+        let text = stdout(&o);
+        for piece in [
+            format!("  HTTP http://localhost:{}/\n", servers.http),
+            format!(
+                "  HTTPS https://localhost:{}/\n    TLS handshake with 127.0.0.1:{} failed",
+                servers.https, servers.https
+            ),
+        ] {
+            assert!(
+                text.contains(&piece),
+                "{isolation}: {piece:?} not in:\n{text}"
+            );
+        }
+    }
 }
 
 #[test]

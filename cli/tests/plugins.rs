@@ -24,7 +24,7 @@ fn faults_profile(dir: &Path, lib: &Path, isolation: &str, fault: &str, timeout:
 }
 
 /// Each fault: the outcome's status and a piece of its message.
-const FAULTS: [(&str, &str, &str, &str); 10] = [
+const FAULTS: [(&str, &str, &str, &str); 11] = [
     // fault, timeout, status, message piece
     ("none", "5s", "ok", ""),
     ("stdout-noise", "5s", "ok", ""),
@@ -45,6 +45,12 @@ const FAULTS: [(&str, &str, &str, &str); 10] = [
         "20s",
         "failed",
         "more than the 16 MiB sonde accepts",
+    ),
+    (
+        "settings-panic",
+        "5s",
+        "crashed",
+        "reading its settings panicked at plugins/examples/faults/src/lib.rs",
     ),
     ("loop", "500ms", "timed_out", ""),
     ("sleep", "500ms", "timed_out", ""),
@@ -356,7 +362,7 @@ fn plugin_settings_are_checked_against_its_schema_with_positions() {
     assert_eq!(
         stderr(&o),
         format!(
-            "sonde: the profile has 1 problem:\n  {}:13: collectors.faults.fault: does not match plugin `faults`'s settings schema: `/fault`: \"explode\" is not one of \"none\", \"panic\", \"abort\", \"segfault\", \"loop\", \"sleep\", \"invalid-json\", \"huge-output\", \"exit\", \"stdout-noise\"\n",
+            "sonde: the profile has 1 problem:\n  {}:13: collectors.faults.fault: does not match plugin `faults`'s settings schema: `/fault`: \"explode\" is not one of \"none\", \"panic\", \"abort\", \"segfault\", \"loop\", \"sleep\", \"invalid-json\", \"huge-output\", \"exit\", \"stdout-noise\", \"settings-panic\"\n",
             profile.display()
         )
     );

@@ -58,6 +58,13 @@ impl PluginCollector {
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
+    /// Keeps the view a plugin sent with `section`, if it sent a valid one.
+    fn keep_view(&self, section: &Value, view: Option<Value>) {
+        if let Some(view) = view.and_then(|v| serde_json::from_value::<View>(v).ok()) {
+            let mut last = self.last_view.lock().unwrap_or_else(|p| p.into_inner());
+            *last = Some((section.clone(), view));
+        }
+    }
 }
 
 /// TOML settings as JSON (dates become strings).
@@ -220,11 +227,16 @@ impl Collector for PluginCollector {
                     .clone()
                     .unwrap_or_else(|| "no reason given".into()),
             )),
-            Status::Failed => match response.section {
-                Some(section) => Err(Failure::Partial {
-                    error: with_warnings(error()),
-                    section: Section::json(section).with_warnings(warnings.clone()),
-                }),
+            Status::Failed => match response.section.clone() {
+                Some(section) => {
+                    // A failure that keeps its section is drawn like a
+                    // success: with the plugin's view when it sent one.
+                    self.keep_view(&section, response.view.clone());
+                    Err(Failure::Partial {
+                        error: with_warnings(error()),
+                        section: Section::json(section).with_warnings(warnings.clone()),
+                    })
+                }
                 None => Err(Failure::failed(with_warnings(error()))),
             },
             Status::Ok => {
@@ -237,13 +249,7 @@ impl Collector for PluginCollector {
                         section: Section::json(section).with_warnings(warnings),
                     });
                 }
-                if let Some(view) = response
-                    .view
-                    .and_then(|v| serde_json::from_value::<View>(v).ok())
-                {
-                    let mut last = self.last_view.lock().unwrap_or_else(|p| p.into_inner());
-                    *last = Some((section.clone(), view));
-                }
+                self.keep_view(&section, response.view);
                 Ok(Section::json(section).with_warnings(warnings))
             }
         }

@@ -132,7 +132,7 @@ pub fn describe(manifest: fn() -> Manifest) -> *mut c_char {
     into_c(text.unwrap_or_else(|e| format!("{{\"error\":\"cannot write the manifest: {e}\"}}")))
 }
 
-/// `run` for the macro.
+/// `run` for the macro's form without a view.
 ///
 /// # Safety
 /// `request` must be null or point to a NUL-terminated string that stays
@@ -145,13 +145,43 @@ where
     F: Fn(&Input<C>) -> Result<O, Failure>,
     V: Fn(&O) -> View,
 {
+    // SAFETY: passed on under the same contract.
+    unsafe { reply(request, |text| answer(text, collect, view)) }
+}
+
+/// `run` for the macro's form with a view: failed answers that keep a
+/// section get their view too.
+///
+/// # Safety
+/// `request` must be null or point to a NUL-terminated string that stays
+/// valid for the call.
+#[allow(unsafe_code)]
+pub unsafe fn run_viewed<C, O, F, V>(request: *const c_char, collect: F, view: V) -> *mut c_char
+where
+    C: DeserializeOwned,
+    O: Serialize + DeserializeOwned,
+    F: Fn(&Input<C>) -> Result<O, Failure>,
+    V: Fn(&O) -> View,
+{
+    // SAFETY: passed on under the same contract.
+    unsafe { reply(request, |text| answer_viewed(text, collect, view)) }
+}
+
+/// Reads the request's text, answers it with `answer` and hands the JSON
+/// response to C.
+///
+/// # Safety
+/// `request` must be null or point to a NUL-terminated string that stays
+/// valid for the call.
+#[allow(unsafe_code)]
+unsafe fn reply(request: *const c_char, answer: impl FnOnce(&str) -> Response) -> *mut c_char {
     let response = if request.is_null() {
         Response::failed("the host passed no request")
     } else {
         // SAFETY: non-null, and NUL-terminated and live per the contract.
         let text = unsafe { CStr::from_ptr(request) };
         match text.to_str() {
-            Ok(text) => answer(text, collect, view),
+            Ok(text) => answer(text),
             Err(e) => Response::failed(format!("the request is not UTF-8: {e}")),
         }
     };
@@ -161,8 +191,9 @@ where
 }
 
 /// Parses a request, calls the plugin's function with panics caught, and
-/// builds the response. Public for executables written in Rust and for
-/// tests; the C glue above calls it.
+/// builds the response; `view` draws a successful section. Public for
+/// executables written in Rust and for tests; the C glue above calls it.
+/// [`answer_viewed`] also draws the section a failure keeps.
 pub fn answer<C, O, F, V>(request: &str, collect: F, view: Option<V>) -> Response
 where
     C: DeserializeOwned,
@@ -170,22 +201,69 @@ where
     F: Fn(&Input<C>) -> Result<O, Failure>,
     V: Fn(&O) -> View,
 {
+    respond(
+        request,
+        collect,
+        |output: &O| view.as_ref().map(|v| v(output)),
+        |_: &serde_json::Value| None,
+    )
+}
+
+/// [`answer`] with a view that also draws the section a failure keeps
+/// ([`Failure::partial`]): that section is read back as `O` for it.
+pub fn answer_viewed<C, O, F, V>(request: &str, collect: F, view: V) -> Response
+where
+    C: DeserializeOwned,
+    O: Serialize + DeserializeOwned,
+    F: Fn(&Input<C>) -> Result<O, Failure>,
+    V: Fn(&O) -> View,
+{
+    respond(
+        request,
+        collect,
+        |output: &O| Some(view(output)),
+        |section: &serde_json::Value| O::deserialize(section).ok().map(|output| view(&output)),
+    )
+}
+
+/// What [`answer`] and [`answer_viewed`] share: `view_ok` draws a section
+/// of type `O`, `view_kept` the section of a failure, as JSON.
+fn respond<C, O, F>(
+    request: &str,
+    collect: F,
+    view_ok: impl Fn(&O) -> Option<View>,
+    view_kept: impl Fn(&serde_json::Value) -> Option<View>,
+) -> Response
+where
+    C: DeserializeOwned,
+    O: Serialize,
+    F: Fn(&Input<C>) -> Result<O, Failure>,
+{
     let request: Request = match serde_json::from_str(request) {
         Ok(r) => r,
         Err(e) => return Response::failed(format!("the request is not valid: {e}")),
     };
-    let config = match C::deserialize(serde_json::Value::Object(request.config)) {
-        Ok(c) => c,
-        Err(e) => return Response::failed(format!("invalid settings: {e}")),
+    // The plugin's own Deserialize runs here: a panic in it is the
+    // plugin's, caught like one in its function.
+    let config = match guarded(|| C::deserialize(serde_json::Value::Object(request.config))) {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return Response::failed(format!("invalid settings: {e}")),
+        Err(panic) => {
+            return Response::crashed(format!("reading its settings {panic}"));
+        }
     };
     let input = Input::new(request.target, config, request.inputs, request.deadline_ms);
     let outcome = guarded(|| {
         let result = collect(&input);
-        let view = match (&result, &view) {
-            (Ok(output), Some(view)) => serde_json::to_value(view(output)).ok(),
-            _ => None,
+        let view = match &result {
+            Ok(output) => view_ok(output),
+            Err(Failure::Partial { section, .. }) => view_kept(section),
+            Err(_) => None,
         };
-        (result.map(|o| serde_json::to_value(&o)), view)
+        (
+            result.map(|o| serde_json::to_value(&o)),
+            view.and_then(|v| serde_json::to_value(v).ok()),
+        )
     });
     let warnings = input.take_warnings();
     let mut response = match outcome {
@@ -208,8 +286,9 @@ where
             warnings: Vec::new(),
             view: None,
         },
-        Ok((Err(Failure::Partial { error, section }), _)) => Response {
+        Ok((Err(Failure::Partial { error, section }), view)) => Response {
             section: Some(section),
+            view,
             ..Response::failed(error)
         },
     };
@@ -349,5 +428,64 @@ mod tests {
         unsafe {
             free_text(null)
         };
+    }
+
+    /// Settings whose `Deserialize` panics.
+    struct Explosive;
+
+    impl<'de> serde::Deserialize<'de> for Explosive {
+        fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+            panic!("settings exploded");
+        }
+    }
+
+    fn never_called(_: &Input<Explosive>) -> Result<serde_json::Value, Failure> {
+        Ok(serde_json::json!({}))
+    }
+
+    #[test]
+    fn a_panic_reading_the_settings_is_an_answer() {
+        let text = CString::new(request(serde_json::json!({}))).unwrap_or_default();
+        #[allow(unsafe_code)]
+        // SAFETY: a live NUL-terminated request; the answer is freed once.
+        let answer = unsafe {
+            let out = run(
+                text.as_ptr(),
+                never_called,
+                None::<fn(&serde_json::Value) -> View>,
+            );
+            let copied = CStr::from_ptr(out).to_string_lossy().into_owned();
+            free_text(out);
+            copied
+        };
+        let r: Response = serde_json::from_str(&answer).unwrap_or_else(|_| Response::failed("x"));
+        assert_eq!(r.status, Status::Crashed, "{answer}");
+        let error = r.error.unwrap_or_default();
+        assert!(
+            error.starts_with("reading its settings panicked at plugins/sdk/src/ffi.rs:")
+                && error.ends_with(": settings exploded"),
+            "{error}"
+        );
+    }
+
+    fn draw(output: &serde_json::Value) -> View {
+        View::from_json(&serde_json::json!({"drawn": output}))
+    }
+
+    #[test]
+    fn a_kept_section_has_its_view() {
+        let viewed =
+            |mode: &str| answer_viewed(&request(serde_json::json!({"mode": mode})), collect, draw);
+        let partial = viewed("partial");
+        assert_eq!(partial.status, Status::Failed);
+        let want = serde_json::to_value(draw(&serde_json::json!({"half": true}))).ok();
+        assert!(want.is_some());
+        assert_eq!(partial.view, want);
+        let ok = viewed("");
+        assert_eq!(ok.status, Status::Ok);
+        assert!(ok.view.is_some());
+        assert_eq!(viewed("fail").view, None);
+        // Without a view function, none.
+        assert_eq!(call(serde_json::json!({"mode": "partial"})).view, None);
     }
 }

@@ -36,33 +36,45 @@ mod input;
 pub mod protocol;
 mod view;
 
-pub use ffi::{answer, describe, free_text, Entry, ENTRY_SYMBOL};
+pub use ffi::{answer, answer_viewed, describe, free_text, Entry, ENTRY_SYMBOL};
 pub use input::{error_chain, Failure, Input};
 pub use protocol::{AbiVersion, Call, Manifest, Request, Response, Status, Target};
 pub use view::{Item, Tone, View};
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::ffi::{describe, run};
+    pub use crate::ffi::{describe, run, run_viewed};
 }
 
 /// Exports a collector: `export_collector!(manifest, collect)` or
 /// `export_collector!(manifest, collect, view)`, where
 /// `manifest: fn() -> Manifest`, `collect: fn(&Input<Config>) ->
-/// Result<Output, Failure>` and `view: fn(&Output) -> View`.
+/// Result<Output, Failure>` and `view: fn(&Output) -> View`. With a view,
+/// `Output` must also be `Deserialize`: the section a
+/// [`Failure::partial`] keeps is read back as `Output` to draw it.
 ///
 /// It defines the `sonde_plugin_entry` symbol; a library can export one
 /// collector.
 #[macro_export]
 macro_rules! export_collector {
     ($manifest:path, $collect:path $(,)?) => {
-        $crate::export_collector!(@entry $manifest, $collect,
-            ::core::option::Option::None::<fn(&_) -> $crate::View>);
+        $crate::export_collector!(@entry $manifest, |request| {
+            // SAFETY: the host passes a NUL-terminated request that lives
+            // for the call, as the ABI requires.
+            unsafe {
+                $crate::__private::run(request, $collect,
+                    ::core::option::Option::None::<fn(&_) -> $crate::View>)
+            }
+        });
     };
     ($manifest:path, $collect:path, $view:path $(,)?) => {
-        $crate::export_collector!(@entry $manifest, $collect, ::core::option::Option::Some($view));
+        $crate::export_collector!(@entry $manifest, |request| {
+            // SAFETY: the host passes a NUL-terminated request that lives
+            // for the call, as the ABI requires.
+            unsafe { $crate::__private::run_viewed(request, $collect, $view) }
+        });
     };
-    (@entry $manifest:path, $collect:path, $view:expr) => {
+    (@entry $manifest:path, |$request:ident| $run:block) => {
         const _: () = {
             extern "C" fn __sonde_describe() -> *mut ::std::ffi::c_char {
                 $crate::__private::describe($manifest)
@@ -70,11 +82,9 @@ macro_rules! export_collector {
 
             #[allow(unsafe_code)]
             unsafe extern "C" fn __sonde_run(
-                request: *const ::std::ffi::c_char,
+                $request: *const ::std::ffi::c_char,
             ) -> *mut ::std::ffi::c_char {
-                // SAFETY: the host passes a NUL-terminated request that
-                // lives for the call, as the ABI requires.
-                unsafe { $crate::__private::run(request, $collect, $view) }
+                $run
             }
 
             static __SONDE_ENTRY: $crate::Entry =

@@ -4,7 +4,7 @@
 //! ```toml
 //! [collectors.faults]
 //! fault = "segfault"   # none, panic, abort, segfault, loop, sleep, invalid-json,
-//!                      # huge-output, exit, stdout-noise
+//!                      # huge-output, exit, stdout-noise, settings-panic
 //! sleep-ms = 60000     # for `sleep`
 //! ```
 //!
@@ -45,16 +45,39 @@ pub enum Fault {
     Exit,
     /// Print to stdout, then answer properly.
     StdoutNoise,
+    /// Panic while its settings are read (in `Config`'s `Deserialize`).
+    SettingsPanic,
 }
 
 /// The plugin's settings.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(from = "RawConfig")]
 pub struct Config {
     /// What to do wrong.
     pub fault: Fault,
     /// How long `sleep` sleeps.
     pub sleep_ms: Option<u64>,
+}
+
+/// The settings as written; reading them into a [`Config`] is where
+/// `settings-panic` panics.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConfig {
+    fault: Fault,
+    sleep_ms: Option<u64>,
+}
+
+impl From<RawConfig> for Config {
+    fn from(raw: RawConfig) -> Config {
+        if raw.fault == Fault::SettingsPanic {
+            panic!("the faults plugin was asked to panic while reading its settings");
+        }
+        Config {
+            fault: raw.fault,
+            sleep_ms: raw.sleep_ms,
+        }
+    }
 }
 
 /// Its section when it answers.
@@ -82,7 +105,8 @@ pub fn manifest() -> Manifest {
         "additionalProperties": false,
         "properties": {
             "fault": {"enum": ["none", "panic", "abort", "segfault", "loop", "sleep",
-                               "invalid-json", "huge-output", "exit", "stdout-noise"]},
+                               "invalid-json", "huge-output", "exit", "stdout-noise",
+                               "settings-panic"]},
             "sleep-ms": {"type": "integer", "minimum": 0}
         }
     }))
@@ -122,7 +146,7 @@ pub fn collect(input: &Input<Config>) -> Result<Output, Failure> {
         )),
         Fault::Exit => std::process::exit(3),
         Fault::StdoutNoise => println!("this line must not reach sonde's answer"),
-        Fault::None | Fault::InvalidJson | Fault::HugeOutput => {}
+        Fault::None | Fault::InvalidJson | Fault::HugeOutput | Fault::SettingsPanic => {}
     }
     input.warn(format!(
         "fault `{}` injected",
