@@ -261,6 +261,55 @@ fn a_malformed_txt_is_an_error_in_the_asn_section_only() {
 }
 
 #[test]
+fn a_db_ip_table_is_credited_where_its_data_is_shown() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let dir = std::env::temp_dir().join(format!("sonde-e2e-asn-{}-dbip", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let db = dir.join("dbip-asn-lite-2025-12.mmdb");
+    std::fs::write(&db, sonde_lab::geo::asn_db().expect("lab ASN database")).expect("db");
+    let profile = Profile::new(
+        "dbip",
+        &format!(
+            "sources = [\"database\"]\ndatabase = \"{}\"\n{LOOK_UP_DOCUMENTATION}",
+            db.display()
+        ),
+    );
+    let target = bare(zone::TARGET_NAME);
+    let o = sonde(&lab, &[target, "--json", "--profile", profile.arg()]);
+    let report = json(&o);
+    let asn = &report["sections"]["asn"];
+    assert_eq!(
+        report["collectors"]["asn"]["outcome"]["status"], "ok",
+        "{asn}"
+    );
+    assert_eq!(asn["addresses"][0]["source"], "database", "{asn}");
+    assert_eq!(asn["attribution"], sonde_asn::DB_IP_ATTRIBUTION, "{asn}");
+    let o = sonde(&lab, &[target, "--profile", profile.arg()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let block = text.split("\nASN ").nth(1).unwrap_or_default();
+    assert!(
+        block.contains("\n  IP to ASN data by DB-IP (https://db-ip.com), CC BY 4.0\n"),
+        "{text}"
+    );
+
+    // The same table under another name is not DB-IP's: no credit.
+    let other = dir.join("lab-asn.mmdb");
+    std::fs::rename(&db, &other).expect("rename");
+    let profile = Profile::new(
+        "not-dbip",
+        &format!(
+            "sources = [\"database\"]\ndatabase = \"{}\"\n{LOOK_UP_DOCUMENTATION}",
+            other.display()
+        ),
+    );
+    let o = sonde(&lab, &[target, "--json", "--profile", profile.arg()]);
+    let report = json(&o);
+    assert!(report["sections"]["asn"].get("attribution").is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn the_default_profile_answers_documentation_addresses_locally() {
     require_root_or_skip!();
     let lab = Lab::start().expect("lab");

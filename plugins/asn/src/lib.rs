@@ -40,6 +40,9 @@ pub use table::Table;
 /// The collector's name, also its report section's.
 pub const NAME: &str = "asn";
 
+/// The credit DB-IP's CC BY 4.0 licence asks for wherever its data is shown.
+pub const DB_IP_ATTRIBUTION: &str = "IP to ASN data by DB-IP (https://db-ip.com), CC BY 4.0";
+
 /// The asn collector.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AsnCollector;
@@ -74,6 +77,7 @@ impl TypedCollector for AsnCollector {
         let Prepared {
             lookup,
             database,
+            attribution,
             warnings,
         } = prepare(config, Resolver::from_info(&dns.resolver), ctx)?;
         let answers = batch(&lookup, &ips, ctx).await?;
@@ -84,6 +88,7 @@ impl TypedCollector for AsnCollector {
                 .contains(&Source::Cymru)
                 .then(|| config.zones()),
             database,
+            attribution,
             addresses: answers.addresses,
             systems: answers.systems,
             warnings,
@@ -105,6 +110,8 @@ struct Prepared {
     lookup: AsnLookup,
     /// The table used, as the section shows it.
     database: Option<String>,
+    /// The credit the table's licence asks for.
+    attribution: Option<String>,
     /// Why a configured source could not be used.
     warnings: Vec<String>,
 }
@@ -113,12 +120,14 @@ struct Prepared {
 fn prepare(config: &AsnConfig, resolver: Resolver, ctx: &Context) -> Result<Prepared, Failure> {
     let mut warnings = Vec::new();
     let mut database = None;
+    let mut attribution = None;
     let table = if config.sources.contains(&Source::Database) {
         match table::find(config.database.as_deref()) {
             None => None,
             Some(path) => match Table::open(&path) {
                 Ok(t) => {
                     database = Some(format!("{} ({})", path.display(), t.describe()));
+                    attribution = t.is_db_ip().then(|| DB_IP_ATTRIBUTION.to_string());
                     Some(Arc::new(t))
                 }
                 Err(e) => {
@@ -140,6 +149,7 @@ fn prepare(config: &AsnConfig, resolver: Resolver, ctx: &Context) -> Result<Prep
     Ok(Prepared {
         lookup: AsnLookup::from_config(Some(resolver), config, table).with_rdap(rdap),
         database,
+        attribution,
         warnings,
     })
 }

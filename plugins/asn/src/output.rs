@@ -186,6 +186,9 @@ pub struct AsnOutput {
     /// The offline table used, when one was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// The credit the table's licence asks for (DB-IP's CC BY 4.0), when it asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<String>,
     /// Per address.
     pub addresses: Vec<AddressAsn>,
     /// Per AS.

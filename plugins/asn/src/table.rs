@@ -125,6 +125,16 @@ impl Table {
         &self.path
     }
 
+    /// Whether the table is one of DB-IP's (its MMDB type or its file name says so). DB-IP's
+    /// lite databases are CC BY 4.0: wherever their data is shown, DB-IP is credited.
+    pub fn is_db_ip(&self) -> bool {
+        let database_type = match &self.kind {
+            Kind::Mmdb(r) => r.metadata().database_type.as_str(),
+            Kind::Csv(_) => "",
+        };
+        is_db_ip(database_type, &self.path)
+    }
+
     /// In words: `GeoLite2-ASN, MMDB built 2025-12-01` or `CSV, 3 prefixes`.
     pub fn describe(&self) -> String {
         match &self.kind {
@@ -241,9 +251,39 @@ fn parse_csv(text: &str) -> Result<Vec<Entry>, (usize, String)> {
     Ok(entries)
 }
 
+/// DB-IP names its databases `DBIP-ASN-Lite (compat=GeoLite2-ASN)` and its files
+/// `dbip-asn-lite-2025-12.mmdb`.
+fn is_db_ip(database_type: &str, path: &Path) -> bool {
+    let dbip = |s: &str| s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("dbip"));
+    dbip(database_type) || path.file_name().and_then(|n| n.to_str()).is_some_and(dbip)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn db_ip_tables_are_known_by_type_or_file_name() {
+        for (database_type, path, want) in [
+            (
+                "DBIP-ASN-Lite (compat=GeoLite2-ASN)",
+                "/data/asn.mmdb",
+                true,
+            ),
+            ("GeoLite2-ASN", "/data/dbip-asn-lite-2025-12.mmdb", true),
+            ("", "/data/DBIP-asn.csv", true),
+            ("GeoLite2-ASN", "/data/GeoLite2-ASN.mmdb", false),
+            ("", "/data/dbip", true),
+            ("", "/data/dbi.csv", false),
+            ("dbi", "/", false),
+        ] {
+            assert_eq!(
+                is_db_ip(database_type, Path::new(path)),
+                want,
+                "{database_type} {path}"
+            );
+        }
+    }
 
     #[test]
     fn csv_lines() {

@@ -19,6 +19,9 @@ pub fn render(out: &AsnOutput) -> View {
         })
         .collect();
     let mut view = View::new().field("sources", sources.join(", "));
+    if let Some(credit) = &out.attribution {
+        view = view.note(credit.clone(), Tone::Dim);
+    }
     let mut rows = Vec::new();
     let mut notes = Vec::new();
     for a in &out.addresses {
@@ -143,6 +146,7 @@ mod tests {
             sources: vec![Source::Cymru, Source::Database],
             zones: Some(Zones::default()),
             database: None,
+            attribution: None,
             addresses: vec![
                 AddressAsn {
                     origins: vec![
@@ -176,5 +180,38 @@ mod tests {
             elapsed_ms: 12,
         };
         insta::assert_snapshot!(draw(&render(&out).items));
+    }
+
+    #[test]
+    fn a_db_ip_table_is_credited() {
+        let out = AsnOutput {
+            sources: vec![Source::Database],
+            zones: None,
+            database: Some(
+                "/data/dbip-asn-lite.mmdb (DBIP-ASN-Lite, MMDB built 2025-12-01)".into(),
+            ),
+            attribution: Some(crate::DB_IP_ATTRIBUTION.into()),
+            addresses: vec![],
+            systems: vec![],
+            warnings: vec![],
+            elapsed_ms: 1,
+        };
+        let items = render(&out).items;
+        assert_eq!(
+            items.get(1),
+            Some(&Item::Note {
+                text: "IP to ASN data by DB-IP (https://db-ip.com), CC BY 4.0".into(),
+                tone: Tone::Dim
+            }),
+            "{items:?}"
+        );
+        let without = AsnOutput {
+            attribution: None,
+            ..out
+        };
+        assert!(!render(&without)
+            .items
+            .iter()
+            .any(|i| matches!(i, Item::Note { .. })));
     }
 }
