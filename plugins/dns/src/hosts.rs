@@ -4,6 +4,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
+/// The largest hosts file read; real ones are a few kilobytes.
+pub const MAX_HOSTS_FILE: u64 = 4 * 1024 * 1024;
+
 /// The parsed hosts file: addresses and their names, in file order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hosts {
@@ -32,13 +35,31 @@ impl Hosts {
         Hosts { entries }
     }
 
-    /// Reads and parses a hosts file; a missing file is an empty one.
+    /// Reads and parses a hosts file; a missing file is an empty one. Only a
+    /// regular file of at most [`MAX_HOSTS_FILE`] bytes is read: a device or
+    /// a pipe (`/dev/zero`) would otherwise be read until the deadline.
     pub fn read(path: &Path) -> std::io::Result<Self> {
-        match std::fs::read(path) {
-            Ok(bytes) => Ok(Self::parse(&String::from_utf8_lossy(&bytes))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(e),
+        use std::io::{Error, ErrorKind, Read};
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(e),
+        };
+        if !file.metadata()?.is_file() {
+            return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
         }
+        let mut bytes = Vec::new();
+        file.take(MAX_HOSTS_FILE + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_HOSTS_FILE {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "larger than the limit of {} MiB",
+                    MAX_HOSTS_FILE / (1024 * 1024)
+                ),
+            ));
+        }
+        Ok(Self::parse(&String::from_utf8_lossy(&bytes)))
     }
 
     /// The addresses of a name, in file order, without repeats.
@@ -191,6 +212,19 @@ not-an-ip something
         assert_eq!(Hosts::parse(""), Hosts::default());
         let missing = Hosts::read(Path::new("/nonexistent/sonde/hosts")).expect("missing is empty");
         assert_eq!(missing, Hosts::default());
+    }
+
+    #[test]
+    fn only_a_small_regular_file_is_read() {
+        let err = Hosts::read(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(err.to_string(), "not a regular file");
+        let path = std::env::temp_dir().join(format!("sonde-hosts-big-{}", std::process::id()));
+        let line = "192.0.2.1 big.example\n";
+        let copies = MAX_HOSTS_FILE as usize / line.len() + 1;
+        std::fs::write(&path, line.repeat(copies)).expect("write");
+        let err = Hosts::read(&path).unwrap_err();
+        std::fs::remove_file(&path).expect("remove");
+        assert_eq!(err.to_string(), "larger than the limit of 4 MiB");
     }
 
     #[test]
