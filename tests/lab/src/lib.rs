@@ -46,15 +46,32 @@ pub use netns::check_available;
 pub use topology::{addr, paths, Role, Topology};
 pub use zone::Zone;
 
+/// The environment variable that turns a lab test's skip into a failure: CI runs as root, so a
+/// lab that cannot be built there is a broken lab, not a reason to pass.
+pub const REQUIRE_LAB_VAR: &str = "SONDE_REQUIRE_LAB";
+
+/// Whether skipping is forbidden (`SONDE_REQUIRE_LAB=1`).
+pub fn lab_required() -> bool {
+    std::env::var_os(REQUIRE_LAB_VAR).is_some_and(|v| v == "1")
+}
+
 /// Prints the line a skipped lab test leaves on stderr, naming the test (the current thread's
-/// name under the test harness) and the reason.
+/// name under the test harness) and the reason; panics instead, failing the test, when
+/// [`lab_required`].
 pub fn report_skip(reason: &LabError) {
+    skip(reason, lab_required());
+}
+
+fn skip(reason: &LabError, required: bool) {
     let thread = std::thread::current();
     let test = thread.name().unwrap_or("<unnamed test>");
     let reason = match reason {
         LabError::Unavailable(why) => why.clone(),
         other => other.to_string(),
     };
+    if required {
+        panic!("{test} cannot run and {REQUIRE_LAB_VAR}=1 forbids skipping it: {reason}");
+    }
     // Straight to the stderr handle: the test harness captures `eprintln!` of passing tests,
     // and a skip must be seen.
     use std::io::Write as _;
@@ -65,7 +82,8 @@ pub fn report_skip(reason: &LabError) {
 }
 
 /// In a test: returns early, with a visible `SKIPPED (needs root and network namespaces): ...`
-/// line on stderr, unless this process can build a lab.
+/// line on stderr, unless this process can build a lab; fails the test instead when
+/// `SONDE_REQUIRE_LAB=1` (as in CI).
 ///
 /// `require_root_or_skip!()` returns `()`; `require_root_or_skip!(value)` returns `value`, for
 /// tests that return a `Result`.
@@ -80,4 +98,22 @@ macro_rules! require_root_or_skip {
             return $skipped;
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_required_lab_fails_instead_of_skipping() {
+        let reason = LabError::Unavailable("not root".into());
+        skip(&reason, false);
+        let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| skip(&reason, true)));
+        let message = failed.expect_err("a required lab must not skip");
+        let message = message.downcast_ref::<String>().expect("a formatted panic");
+        assert!(
+            message.ends_with("cannot run and SONDE_REQUIRE_LAB=1 forbids skipping it: not root"),
+            "{message}"
+        );
+    }
 }
