@@ -118,9 +118,15 @@ async fn plugin(path: &Path, kind: PluginKind, isolation: Isolation) -> PluginCo
         program: PathBuf::from(env!("CARGO_BIN_EXE_sonde")),
         args: vec!["__plugin-child".into()],
     };
-    let p = Plugin::load(path, Some(kind), isolation, &child)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let p = Plugin::load(
+        path,
+        Some(kind),
+        isolation,
+        &child,
+        sonde_plugin_host::DESCRIBE_TIMEOUT,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     PluginCollector::new(&p, |_| true)
 }
 

@@ -121,9 +121,15 @@ pub async fn inspect(path: &Path, in_process: bool) -> Result<Plugin, String> {
     } else {
         Isolation::Process
     };
-    let plugin = Plugin::load(path, None, isolation, &child_command())
-        .await
-        .map_err(|e| e.to_string())?;
+    let plugin = Plugin::load(
+        path,
+        None,
+        isolation,
+        &child_command(),
+        sonde_plugin_host::DESCRIBE_TIMEOUT,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     if Registry::builtins().get(&plugin.manifest.name).is_some() {
         return Err(format!(
             "plugin {} is named `{}`, like a built-in collector; it would be refused",

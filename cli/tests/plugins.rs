@@ -646,3 +646,41 @@ fn a_folder_plugin_that_cannot_run_everywhere_is_left_out_not_fatal() {
         "{err}"
     );
 }
+
+#[test]
+fn a_folder_plugin_that_hangs_describing_costs_two_seconds_and_leaves_nothing() {
+    let dir = scratch("hang-describe");
+    let folder = dir.join("data/plugins");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let pidfile = dir.join("sleep.pid");
+    let script = folder.join("hangs");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nsleep 37 &\necho $! > {}\nwait\n",
+            pidfile.display()
+        ),
+    )
+    .expect("script");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let start = Instant::now();
+    let o = sonde(&dir, &["collectors", "list"], &[]);
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "sonde: ignoring a plugin: plugin {}: describe failed: it did not load and describe itself within 2s\n",
+            script.display()
+        )
+    );
+    let (pid, gone) = written_pid_goes_away(&pidfile);
+    assert!(
+        gone,
+        "the describing plugin's `sleep 37` (pid {pid}) outlived it"
+    );
+}

@@ -10,7 +10,7 @@ use sonde_core::{Collector, Registry, Settings};
 
 use crate::collector::PluginCollector;
 use crate::error::LoadError;
-use crate::plugin::{guess_kind, ChildCommand, Plugin};
+use crate::plugin::{guess_kind, ChildCommand, Plugin, DESCRIBE_TIMEOUT, FOLDER_DESCRIBE_TIMEOUT};
 
 /// A file to load as a plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,11 +96,23 @@ pub fn candidates(
 }
 
 /// Loads every candidate at once (each describes itself, in a child
-/// process unless it is an in-process library).
+/// process unless it is an in-process library). A plugin of the folder has
+/// [`FOLDER_DESCRIBE_TIMEOUT`] to do it, one the profile declares
+/// [`DESCRIBE_TIMEOUT`].
 pub async fn load_all(candidates: Vec<Candidate>, child: &ChildCommand) -> Vec<Loaded> {
     let loads = candidates.into_iter().map(|candidate| async move {
-        let result =
-            Plugin::load(&candidate.path, candidate.kind, candidate.isolation, child).await;
+        let limit = match candidate.declared {
+            Some(_) => DESCRIBE_TIMEOUT,
+            None => FOLDER_DESCRIBE_TIMEOUT,
+        };
+        let result = Plugin::load(
+            &candidate.path,
+            candidate.kind,
+            candidate.isolation,
+            child,
+            limit,
+        )
+        .await;
         Loaded { candidate, result }
     });
     futures_util::future::join_all(loads).await

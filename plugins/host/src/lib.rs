@@ -21,5 +21,5 @@ pub mod schema;
 pub use collector::PluginCollector;
 pub use error::{CallError, LoadError};
 pub use library::MAX_ANSWER;
-pub use plugin::{ChildCommand, Plugin, DESCRIBE_TIMEOUT};
+pub use plugin::{ChildCommand, Plugin, DESCRIBE_TIMEOUT, FOLDER_DESCRIBE_TIMEOUT};
 pub use process::finish_stopping;

@@ -207,24 +207,17 @@ impl Library {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// Compiles a C library whose entry table is `table` (an initialiser
-    /// of `struct sonde_plugin`) into a fresh folder.
-    fn c_library(name: &str, table: &str) -> PathBuf {
+    /// Compiles the C `code` (after `#include "sonde_plugin.h"`) into a
+    /// library `lib{name}.so` in a fresh folder.
+    pub(crate) fn c_library(name: &str, code: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("sonde-host-lib-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let source = dir.join(format!("{name}.c"));
-        std::fs::write(
-            &source,
-            format!(
-                "#include \"sonde_plugin.h\"\nstatic const struct sonde_plugin table = {table};\n\
-                 const struct sonde_plugin *sonde_plugin_entry(void) {{ return &table; }}\n"
-            ),
-        )
-        .expect("source");
+        std::fs::write(&source, format!("#include \"sonde_plugin.h\"\n{code}\n")).expect("source");
         let out = dir.join(format!("lib{name}.so"));
         let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/include");
         let status = std::process::Command::new("cc")
@@ -237,6 +230,18 @@ mod tests {
             .expect("the system C compiler (cc) runs");
         assert!(status.success(), "cc failed");
         out
+    }
+
+    /// A library whose entry table is `table` (an initialiser of `struct
+    /// sonde_plugin`).
+    fn with_table(name: &str, table: &str) -> PathBuf {
+        c_library(
+            name,
+            &format!(
+                "static const struct sonde_plugin table = {table};\n\
+                 const struct sonde_plugin *sonde_plugin_entry(void) {{ return &table; }}"
+            ),
+        )
     }
 
     /// Whether the library at `path` is mapped into this process.
@@ -267,7 +272,7 @@ mod tests {
             ),
         ];
         for (name, table, want) in cases {
-            let path = c_library(name, table);
+            let path = with_table(name, table);
             let err = Library::open(&path, name).expect_err(name).to_string();
             assert!(err.contains(want), "{name}: {err}");
             // Its initialisers ran: unloading it now would be unsound.

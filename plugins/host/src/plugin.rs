@@ -16,8 +16,14 @@ use crate::error::{CallError, LoadError};
 use crate::library::Library;
 use crate::process::exchange;
 
-/// How long `describe` may take in a child process or an executable.
+/// How long loading and `describe` may take for a plugin the user named
+/// (in a profile's `[plugins]` table, or `plugins inspect`).
 pub const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long loading and `describe` may take for a plugin of the plugins
+/// folder: every command loads them, so one that hangs must cost little; it
+/// is left out with a warning.
+pub const FOLDER_DESCRIBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How to start sonde's isolated child: a program and the arguments that
 /// come before the library's path (the CLI uses its own executable and
@@ -82,11 +88,16 @@ async fn in_process(
     stop: impl Future<Output = String>,
 ) -> Result<String, CallError> {
     let request = match call {
-        Call::Describe { .. } => return lib.describe(),
-        Call::Run { request } => serde_json::to_string(request)
-            .map_err(|e| CallError::Failed(format!("cannot write the request: {e}")))?,
+        Call::Describe { .. } => None,
+        Call::Run { request } => Some(
+            serde_json::to_string(request)
+                .map_err(|e| CallError::Failed(format!("cannot write the request: {e}")))?,
+        ),
     };
-    let task = tokio::task::spawn_blocking(move || lib.run(&request));
+    let task = tokio::task::spawn_blocking(move || match request {
+        None => lib.describe(),
+        Some(request) => lib.run(&request),
+    });
     tokio::select! {
         joined = task => joined.unwrap_or_else(|e| Err(CallError::Crashed(format!("its call ended abnormally: {e}")))),
         reason = stop => Err(CallError::Failed(reason)),
@@ -110,12 +121,14 @@ pub struct Plugin {
 impl Plugin {
     /// Finds out what `path` is, asks it to describe itself (in a child
     /// process unless `isolation` is `None`), and checks the manifest.
-    /// `kind` is guessed from the file when not given.
+    /// `kind` is guessed from the file when not given. Loading and
+    /// describing must end within `limit`, or the plugin is refused.
     pub async fn load(
         path: &Path,
         kind: Option<PluginKind>,
         isolation: Isolation,
         child: &ChildCommand,
+        limit: Duration,
     ) -> Result<Plugin, LoadError> {
         let meta = std::fs::metadata(path).map_err(|e| LoadError::Missing {
             path: path.to_path_buf(),
@@ -146,33 +159,38 @@ impl Plugin {
             || path.display().to_string(),
             |n| n.to_string_lossy().into(),
         );
-        let runner = match (kind, isolation) {
-            (PluginKind::Library, Isolation::None) => {
-                Runner::InProcess(Library::open(path, &file_name)?)
-            }
-            (PluginKind::Library, Isolation::Process) => Runner::Isolated {
-                library: path.to_path_buf(),
-                child: child.clone(),
-            },
-            (PluginKind::Executable, _) => Runner::Executable(path.to_path_buf()),
-        };
-        let stop = async {
-            tokio::time::sleep(DESCRIBE_TIMEOUT).await;
-            format!(
-                "it did not describe itself within {} s",
-                DESCRIBE_TIMEOUT.as_secs()
-            )
-        };
+        let too_slow = format!(
+            "it did not load and describe itself within {}",
+            sonde_core::duration::format(limit)
+        );
         let describe = Call::Describe {
             abi: AbiVersion::CURRENT,
         };
-        let text = runner
-            .call(&describe, stop)
-            .await
-            .map_err(|e| LoadError::Manifest {
-                path: path.to_path_buf(),
-                message: format!("describe failed: {e}"),
-            })?;
+        let (runner, described) = match (kind, isolation) {
+            (PluginKind::Library, Isolation::None) => {
+                let (lib, described) = open_in_process(path, &file_name, limit, too_slow).await?;
+                (Runner::InProcess(lib), described)
+            }
+            (PluginKind::Library, Isolation::Process) | (PluginKind::Executable, _) => {
+                let runner = match kind {
+                    PluginKind::Library => Runner::Isolated {
+                        library: path.to_path_buf(),
+                        child: child.clone(),
+                    },
+                    PluginKind::Executable => Runner::Executable(path.to_path_buf()),
+                };
+                let stop = async {
+                    tokio::time::sleep(limit).await;
+                    too_slow
+                };
+                let described = runner.call(&describe, stop).await;
+                (runner, described)
+            }
+        };
+        let text = described.map_err(|e| LoadError::Manifest {
+            path: path.to_path_buf(),
+            message: format!("describe failed: {e}"),
+        })?;
         let manifest = parse_manifest(&text, path, &file_name)?;
         Ok(Plugin {
             manifest,
@@ -181,6 +199,38 @@ impl Plugin {
             isolation,
             runner: Arc::new(runner),
         })
+    }
+}
+
+/// Opens a library in this process and asks it to describe itself, on a
+/// thread of its own, so that initialisers or a `describe` that never
+/// return cost that thread only: after `limit` the plugin is refused with
+/// `too_slow` and the run goes on. A plain thread rather than tokio's
+/// blocking pool: a runtime waits for its blocking tasks when it is
+/// dropped, and sonde must be able to exit past a hung plugin.
+async fn open_in_process(
+    path: &Path,
+    file_name: &str,
+    limit: Duration,
+    too_slow: String,
+) -> Result<(&'static Library, Result<String, CallError>), LoadError> {
+    let failed = |message: String| LoadError::Manifest {
+        path: path.to_path_buf(),
+        message,
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (owned_path, owned_name) = (path.to_path_buf(), file_name.to_string());
+    std::thread::Builder::new()
+        .name("sonde-plugin-load".into())
+        .spawn(move || {
+            let opened = Library::open(&owned_path, &owned_name).map(|lib| (lib, lib.describe()));
+            let _ = tx.send(opened);
+        })
+        .map_err(|e| failed(format!("cannot start a thread to load it: {e}")))?;
+    match tokio::time::timeout(limit, rx).await {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(_)) => Err(failed("loading it ended abnormally".into())),
+        Err(_) => Err(failed(format!("describe failed: {too_slow}"))),
     }
 }
 
@@ -299,6 +349,69 @@ pub(crate) fn preview(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::library::tests::c_library;
+
+    /// A C plugin whose initialiser runs `init` and whose `describe` runs
+    /// `describe` before answering.
+    fn slow_library(name: &str, init: &str, describe: &str) -> PathBuf {
+        c_library(
+            name,
+            &format!(
+                "#include <unistd.h>\n#include <stdlib.h>\n#include <string.h>\n\
+                 __attribute__((constructor)) static void init(void) {{ {init} }}\n\
+                 static char *describe(void) {{ {describe} return strdup(\"{{\\\"name\\\":\\\"slow\\\",\\\"version\\\":\\\"1\\\",\\\"summary\\\":\\\"s\\\",\\\"abi\\\":{{\\\"major\\\":1,\\\"minor\\\":0}}}}\"); }}\n\
+                 static char *run(const char *r) {{ (void)r; return strdup(\"{{}}\"); }}\n\
+                 static void release(char *t) {{ free(t); }}\n\
+                 static const struct sonde_plugin table = {{ 1, 0, sizeof(struct sonde_plugin), describe, run, release }};\n\
+                 const struct sonde_plugin *sonde_plugin_entry(void) {{ return &table; }}"
+            ),
+        )
+    }
+
+    /// Loading in-process must not hold the runtime's thread: a hang in the
+    /// initialisers or in `describe` is refused at the limit.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_in_process_library_that_hangs_loading_is_refused_in_time() {
+        let child = ChildCommand {
+            program: PathBuf::from("/nonexistent"),
+            args: Vec::new(),
+        };
+        let fast = slow_library("fast", "", "");
+        let plugin = Plugin::load(&fast, None, Isolation::None, &child, DESCRIBE_TIMEOUT)
+            .await
+            .expect("a library that answers at once loads");
+        assert_eq!(plugin.manifest.name, "slow");
+        for (name, init, describe) in [
+            ("hang-init", "sleep(5);", ""),
+            ("hang-describe", "", "sleep(5);"),
+        ] {
+            let path = slow_library(name, init, describe);
+            let start = std::time::Instant::now();
+            let err = Plugin::load(
+                &path,
+                Some(PluginKind::Library),
+                Isolation::None,
+                &child,
+                Duration::from_millis(300),
+            )
+            .await
+            .expect_err(name)
+            .to_string();
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "{name}: {:?}",
+                start.elapsed()
+            );
+            assert_eq!(
+                err,
+                format!(
+                    "plugin {}: describe failed: it did not load and describe itself within 300ms",
+                    path.display()
+                ),
+                "{name}"
+            );
+        }
+    }
 
     fn parse(text: &str) -> Result<Manifest, String> {
         parse_manifest(text, Path::new("/p/libx.so"), "libx.so").map_err(|e| e.to_string())
