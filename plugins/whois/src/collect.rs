@@ -110,6 +110,12 @@ fn warnings(lookup: &Lookup) -> Vec<String> {
                 lookup.query
             ));
         }
+        for why in &rdap.unreachable {
+            out.push(format!(
+                "{}: rdap server gave no answer ({why}); the next one listed was asked",
+                lookup.query
+            ));
+        }
         if let Some(e) = &rdap.registrar_error {
             out.push(format!("{}: registrar's RDAP record: {e}", lookup.query));
         }

@@ -340,6 +340,10 @@ pub struct RdapLookup {
     /// Why RDAP gave no answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Servers of the bootstrap entry that gave no answer at all (connection, TLS, timeout)
+    /// before [`server`](Self::server) did, each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<String>,
     /// Whole time, in milliseconds.
     pub elapsed_ms: u64,
 }

@@ -134,6 +134,7 @@ impl Registries {
                     registrar_error: None,
                     record: None,
                     error: Some(why),
+                    unreachable: Vec::new(),
                     elapsed_ms: 0,
                 }
             }

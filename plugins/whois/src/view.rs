@@ -187,6 +187,7 @@ mod tests {
                 registrar_error: None,
                 record: None,
                 error: None,
+                unreachable: Vec::new(),
                 elapsed_ms: 15,
             }),
             whois: None,

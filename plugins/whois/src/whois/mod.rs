@@ -420,5 +420,24 @@ mod tests {
         assert_eq!(r.registrant.as_deref(), Some("Sonde Lab"));
         let only_iana = [hop("whois.iana.org", "refer: whois.x.test\ndomain: TEST\n")];
         assert!(merge(&only_iana, QueryKind::Domain).is_empty());
+        // A `whois:`-only referral is a pointer too: IANA's dates are the TLD's, not the
+        // domain's.
+        let whois_only = [
+            hop(
+                "whois.iana.org",
+                "domain: TEST\nwhois: whois.registry.test\ncreated: 1985-01-01\n",
+            ),
+            hop(
+                "whois.registry.test",
+                "Domain Name: SONDE.TEST\nRegistrar: Lab Registrar\n",
+            ),
+        ];
+        assert_eq!(
+            whois_only[0].referral.as_ref().map(|r| r.kind),
+            Some(ReferralKind::Whois)
+        );
+        let r = merge(&whois_only, QueryKind::Domain);
+        assert_eq!(r.registrar.as_deref(), Some("Lab Registrar"));
+        assert_eq!(r.created, None, "{r:?}");
     }
 }

@@ -283,6 +283,12 @@ mod tests {
             (r.server.as_str(), r.kind),
             ("whois.iana.org", ReferralKind::RegistrarWhoisServer)
         );
+        // IANA's answer for a TLD that names its server only on the `whois:` line.
+        let r = find_referral("% IANA WHOIS server\n\ndomain:       NIC\n\nwhois:        whois.nic.test\n\nstatus:       ACTIVE\n").unwrap();
+        assert_eq!(
+            (r.server.as_str(), r.kind),
+            ("whois.nic.test", ReferralKind::Whois)
+        );
         assert_eq!(find_referral(ARIN), None, "rwhois is not followed");
         assert_eq!(find_referral(RIPE), None);
         for (text, want) in [
