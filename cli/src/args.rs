@@ -170,7 +170,8 @@ pub enum ProfilesCommand {
     Show {
         /// Profile name or path.
         name: String,
-        /// Show it merged with what it extends, defaults filled in.
+        /// Show it merged with the profiles it extends, as one file; settings
+        /// no file sets keep the collector's default and are not shown.
         #[arg(long)]
         resolved: bool,
     },

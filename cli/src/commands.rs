@@ -316,8 +316,13 @@ fn profiles(setup: &Setup, cmd: ProfilesCommand) -> anyhow::Result<u8> {
             match with_plugin_errors(setup, engine.plan(&path, &opts, |_| {})) {
                 Ok(plan) => {
                     let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
+                    let noun = if names.len() == 1 {
+                        "collector"
+                    } else {
+                        "collectors"
+                    };
                     print(&format!(
-                        "{path}: valid ({} collectors: {})\n",
+                        "{path}: valid ({} {noun}: {})\n",
                         names.len(),
                         names.join(", ")
                     ))?;

@@ -240,6 +240,11 @@ fn profiles_commands() {
         stdout(&o),
         "default: valid (6 collectors: dns, asn, geo, ping, traceroute, whois)\n"
     );
+    let lone = scratch("lone").join("lone.toml");
+    std::fs::write(&lone, "name = \"lone\"\n[collectors.dns]\n").expect("write");
+    let lone = lone.display().to_string();
+    let o = sonde(&["profiles", "validate", &lone]);
+    assert_eq!(stdout(&o), format!("{lone}: valid (1 collector: dns)\n"));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The dns collector's settings: its `[dns]` table in a profile.
+//! The dns collector's settings: its `[collectors.dns]` table in a profile.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use crate::output::RecordType;
 /// Settings of the dns collector.
 ///
 /// ```toml
-/// [dns]
+/// [collectors.dns]
 /// nameservers = ["192.0.2.53", "[2001:db8::53]:5353"]
 /// query-timeout = "2s"
 /// attempts = 2
