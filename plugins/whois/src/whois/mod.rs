@@ -258,14 +258,15 @@ fn merge(hops: &[WhoisHop], kind: QueryKind) -> Record {
     record
 }
 
-/// The first line of an answer that is not a comment, shortened: what a "no match" said.
+/// The first line of an answer that is not a comment, shortened and without control
+/// characters: what a "no match" said.
 fn first_words(text: &str) -> Option<String> {
     let line = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with(['%', '#']))
         .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))?;
-    Some(line.chars().take(120).collect())
+    Some(crate::output::field_text(line).chars().take(120).collect())
 }
 
 #[cfg(test)]
@@ -385,6 +386,14 @@ mod tests {
             queries.load(std::sync::atomic::Ordering::SeqCst),
             1,
             "the query is not sent again"
+        );
+    }
+
+    #[test]
+    fn what_a_no_match_said_is_printable() {
+        assert_eq!(
+            first_words("% comment\n\nNo match for \x1b]0;pwned\x07\"X.TEST\".\r\n").as_deref(),
+            Some("No match for ]0;pwned\"X.TEST\".")
         );
     }
 
