@@ -93,7 +93,7 @@ pub struct RunArgs {
     #[arg(long, global = true)]
     pub no_agent: bool,
 
-    /// Global deadline for the whole run, e.g. 15s, 500ms, 1m.
+    /// Global deadline for the whole run, e.g. 15s, 500ms, 1m (at most 24h).
     #[arg(long, value_name = "DUR", global = true)]
     pub timeout: Option<String>,
 
