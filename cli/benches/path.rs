@@ -5,11 +5,16 @@
 //! client namespace (sonde's includes its dns step and its PTR lookups; traceroute and mtr
 //! do their reverse lookups too). Ping's overhead is read from sonde's own report: the ping
 //! collector's time minus the (count - 1) x interval its schedule needs.
+//!
+//! Before anything is timed, every sonde profile runs once and its result is checked (the
+//! trace reached its host with the lab's hop addresses, ping got every reply), and each tool
+//! must show the far host: a broken run fails the bench instead of being timed.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sonde_lab::{Lab, Role};
+use serde_json::Value;
+use sonde_lab::{addr, paths, Lab, Role};
 
 const RUNS: usize = 15;
 
@@ -57,6 +62,60 @@ fn collector_ms(lab: &Lab, sonde: &str, target: &str, profile: &str) -> f64 {
     median(times)
 }
 
+/// sonde's JSON report of one run of `profile` against `target`.
+fn report(lab: &Lab, sonde: &str, target: &str, profile: &str) -> Value {
+    let out = lab
+        .command(Role::Client, sonde)
+        .args([target, "-p", profile, "--json"])
+        .output()
+        .expect("sonde");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "sonde {target} -p {profile}: no JSON report ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Fails the bench unless the IPv4 trace of `report` reached its destination at hop
+/// `hops.len()` through exactly `hops` (`None`: a silent hop) with `probes` probes per hop.
+fn check_trace(report: &Value, what: &str, hops: &[Option<String>], probes: u64) {
+    let traces = report["sections"]["traceroute"]["traces"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: no traceroute section: {report:#}"));
+    let trace = traces
+        .iter()
+        .find(|t| t["destination"].as_str().is_some_and(|d| !d.contains(':')))
+        .unwrap_or_else(|| panic!("{what}: no IPv4 trace: {report:#}"));
+    let seen: Vec<Option<String>> = trace["hops"]
+        .as_array()
+        .expect("hops")
+        .iter()
+        .map(|h| h["addresses"][0]["ip"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(seen, hops, "{what}: hop addresses: {trace:#}");
+    assert_eq!(trace["end"]["reason"], "reached", "{what}: {trace:#}");
+    assert_eq!(trace["end"]["hop"], hops.len(), "{what}: {trace:#}");
+    for hop in trace["hops"].as_array().expect("hops") {
+        assert_eq!(hop["sent"], probes, "{what}: probes per hop: {hop:#}");
+    }
+}
+
+/// Fails the bench unless `program args` exits successfully and names `expect`.
+fn check_tool(lab: &Lab, program: &str, args: &[&str], expect: &str) {
+    let out = lab
+        .command(Role::Client, program)
+        .args(args)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains(expect),
+        "{program} {args:?} did not reach {expect}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn profile(name: &str, body: &str) -> String {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-path");
     std::fs::create_dir_all(&dir).expect("dir");
@@ -99,6 +158,44 @@ fn main() {
         &format!(
             "{v4}[collectors.ping]\nenabled = false\n[collectors.traceroute]\nenabled = false\n"
         ),
+    );
+
+    let far: Vec<Option<String>> = paths::FAR_V4.iter().map(|a| Some(a.to_string())).collect();
+    let hidden: Vec<Option<String>> = paths::HIDDEN_V4
+        .iter()
+        .map(|a| a.map(|a| a.to_string()))
+        .collect();
+    for (target, hops, name, profile, probes) in [
+        ("far.sonde.test", &far, "q1", &q1, 1),
+        ("far.sonde.test", &far, "q3", &q3, 3),
+        ("hidden.sonde.test", &hidden, "q1", &q1, 1),
+        ("hidden.sonde.test", &hidden, "q3", &q3, 3),
+    ] {
+        let r = report(&lab, sonde, target, profile);
+        check_trace(&r, &format!("{target} with {name}"), hops, probes);
+    }
+    let r = report(&lab, sonde, "far.sonde.test", &dns_only);
+    assert_eq!(
+        r["collectors"]["dns"]["outcome"]["status"], "ok",
+        "dns-only: {r:#}"
+    );
+    assert!(
+        r["sections"].get("traceroute").is_none(),
+        "dns-only traced: {r:#}"
+    );
+    let far_v4 = addr::FAR_V4.to_string();
+    let hidden_v4 = addr::HIDDEN_V4.to_string();
+    check_tool(
+        &lab,
+        "traceroute",
+        &["-q", "1", "-N", "16", "far.sonde.test"],
+        &far_v4,
+    );
+    check_tool(
+        &lab,
+        "traceroute",
+        &["-q", "1", "hidden.sonde.test"],
+        &hidden_v4,
     );
 
     println!("traceroute, clean 6-hop path (client -> far), median of {RUNS} runs (mtr: 3), ms");
@@ -164,6 +261,13 @@ fn main() {
     let ping = profile(
         "ping",
         &format!("{v4}[collectors.traceroute]\nenabled = false\n[collectors.ping]\ncount = 4\ninterval = \"200ms\"\n"),
+    );
+    let r = report(&lab, sonde, "far.sonde.test", &ping);
+    let target = &r["sections"]["ping"]["targets"][0];
+    assert_eq!(
+        (target["sent"].as_u64(), target["received"].as_u64()),
+        (Some(4), Some(4)),
+        "ping to far: {r:#}"
     );
     let overheads: Vec<f64> = (0..RUNS)
         .map(|_| {
