@@ -295,3 +295,82 @@ fn a_redirect_to_another_host_is_reported_not_followed() {
         "redirects to http://example.com/, on another host: not followed (sonde only contacts the addresses dns found)"
     );
 }
+
+#[test]
+fn a_url_target_gives_the_scheme_and_the_port() {
+    let servers = start();
+    let dir = scratch("http-url");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &servers.ca).expect("ca");
+    // No ports and no schemes in the settings: the target says them.
+    let profile = profile(
+        &dir,
+        &format!(
+            "[plugins.http]\npath = \"{}\"\n\n[collectors.http]\nca-file = \"{}\"\n",
+            example_library("sonde-plugin-http").display(),
+            ca.display()
+        ),
+    );
+    let target = format!("http://localhost:{}/", servers.http);
+    let o = sonde(
+        &dir,
+        &[
+            &target,
+            "--profile",
+            profile.to_str().expect("utf-8"),
+            "--json",
+        ],
+        &[],
+    );
+    let r = report(&o);
+    assert_eq!(r["collectors"]["http"]["outcome"]["status"], "ok", "{r}");
+    let checks = &r["sections"]["http"]["checks"];
+    assert_eq!(checks.as_array().map(Vec::len), Some(1), "{checks}");
+    assert_eq!(checks[0]["url"], target);
+    assert_eq!(checks[0]["hops"][0]["status"], 301, "{checks}");
+    assert_eq!(checks[0]["status"], 200, "{checks}");
+}
+
+#[test]
+fn a_check_that_hangs_does_not_lose_the_one_that_finished() {
+    let servers = start();
+    let dir = scratch("http-hang");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &servers.ca).expect("ca");
+    // Connections complete in the kernel's backlog, but nothing answers.
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_port = silent.local_addr().expect("addr").port();
+    let profile = profile(
+        &dir,
+        &format!(
+            "[plugins.http]\npath = \"{}\"\n\n[collectors.http]\nhttp-port = {silent_port}\nhttps-port = {}\nca-file = \"{}\"\ntimeout = \"1500ms\"\n",
+            example_library("sonde-plugin-http").display(),
+            servers.https,
+            ca.display()
+        ),
+    );
+    let o = sonde(
+        &dir,
+        &[
+            "localhost",
+            "--profile",
+            profile.to_str().expect("utf-8"),
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = report(&o);
+    assert_eq!(r["collectors"]["http"]["outcome"]["status"], "ok", "{r}");
+    let checks = &r["sections"]["http"]["checks"];
+    assert_eq!(checks[0]["scheme"], "http");
+    let error = checks[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("no complete answer within ")
+            && error.ends_with(" ms, the time left before the deadline"),
+        "{checks}"
+    );
+    assert_eq!(checks[1]["scheme"], "https");
+    assert_eq!(checks[1]["status"], 200, "{checks}");
+    drop(silent);
+}

@@ -6,13 +6,17 @@
 //!
 //! ```toml
 //! [collectors.http]
-//! http-port = 80
-//! https-port = 443
+//! http-port = 80       # default: the target URL's port for its scheme, else 80
+//! https-port = 443     # default: the target URL's port for its scheme, else 443
 //! path = "/"
 //! max-redirects = 5
 //! ca-file = "/path/to/extra-roots.pem"   # trusted besides the system's
-//! schemes = ["http", "https"]
+//! schemes = ["http", "https"]            # default: the target URL's scheme, else both
 //! ```
+//!
+//! Each check has the time left before the deadline (less a margin to
+//! answer in): a check that does not finish is reported as such, and the
+//! checks that did finish are kept.
 //!
 //! It is a plain `cdylib` built on sonde-plugin-sdk: see
 //! docs/writing-a-plugin.md.
@@ -24,10 +28,10 @@ mod view;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use sonde_plugin_sdk::{export_collector, Failure, Input, Manifest};
+use sonde_plugin_sdk::{export_collector, Failure, Input, Manifest, Target};
 use url::Url;
 
 pub use view::view;
@@ -41,35 +45,74 @@ pub const SECURITY_HEADERS: [&str; 5] = [
     "permissions-policy",
 ];
 
+/// How long before its deadline the plugin stops waiting for a check, to
+/// have the time to answer with what it has.
+const ANSWER_MARGIN: Duration = Duration::from_millis(250);
+
 /// The plugin's settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
-    /// Port for `http`.
-    pub http_port: u16,
-    /// Port for `https`.
-    pub https_port: u16,
+    /// Port for `http`; by default the target URL's port when it is an
+    /// `http` URL, else 80.
+    pub http_port: Option<u16>,
+    /// Port for `https`; by default the target URL's port when it is an
+    /// `https` URL, else 443.
+    pub https_port: Option<u16>,
     /// The path fetched.
     pub path: String,
     /// How many redirects are followed.
     pub max_redirects: usize,
     /// A PEM file of certificates trusted besides the system's.
     pub ca_file: Option<String>,
-    /// Which schemes to try.
-    pub schemes: Vec<String>,
+    /// Which schemes to try; by default the target URL's scheme when it is
+    /// `http` or `https`, else both.
+    pub schemes: Option<Vec<String>>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            http_port: 80,
-            https_port: 443,
+            http_port: None,
+            https_port: None,
             path: "/".into(),
             max_redirects: 5,
             ca_file: None,
-            schemes: vec!["http".into(), "https".into()],
+            schemes: None,
         }
     }
+}
+
+/// The schemes to check and the port of each: the settings when given,
+/// else what the target URL says (`http://host:8080/` checks only
+/// `http`, on 8080), else both schemes on their usual ports.
+pub fn schemes_and_ports(config: &Config, target: &Target) -> Vec<(String, u16)> {
+    let target_scheme = target
+        .scheme
+        .as_deref()
+        .filter(|s| matches!(*s, "http" | "https"));
+    let schemes = config
+        .schemes
+        .clone()
+        .unwrap_or_else(|| match target_scheme {
+            Some(s) => vec![s.to_string()],
+            None => vec!["http".into(), "https".into()],
+        });
+    schemes
+        .into_iter()
+        .map(|scheme| {
+            let (set, usual) = if scheme == "https" {
+                (config.https_port, 443)
+            } else {
+                (config.http_port, 80)
+            };
+            let from_target = target
+                .port
+                .filter(|_| target_scheme == Some(scheme.as_str()));
+            let port = set.or(from_target).unwrap_or(usual);
+            (scheme, port)
+        })
+        .collect()
 }
 
 /// One request of a redirect chain.
@@ -236,19 +279,17 @@ fn same_host(a: &Url, b: &Url) -> bool {
     a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
 }
 
-/// Follows one scheme's chain.
+/// Follows one scheme's chain within `budget`; a chain that does not end
+/// in time keeps the hops it found and says so.
 async fn check(
     scheme: &str,
+    port: u16,
     config: &Config,
     host: &str,
     ip: IpAddr,
     tls: Option<Arc<rustls::ClientConfig>>,
+    budget: Duration,
 ) -> Check {
-    let port = if scheme == "https" {
-        config.https_port
-    } else {
-        config.http_port
-    };
     let host_in_url = if host.contains(':') {
         format!("[{host}]")
     } else {
@@ -269,11 +310,36 @@ async fn check(
         note: None,
         error: None,
     };
+    let followed = follow(&mut out, port, config, host, ip, tls);
+    if tokio::time::timeout(budget, followed).await.is_err() {
+        out.error = Some(format!(
+            "no complete answer within {} ms, the time left before the deadline",
+            budget.as_millis()
+        ));
+    }
+    out
+}
+
+/// Fills `out` with the chain that starts at its `url`, as far as it goes.
+async fn follow(
+    out: &mut Check,
+    port: u16,
+    config: &Config,
+    host: &str,
+    ip: IpAddr,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) {
+    let first = out.url.clone();
+    let host_in_url = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
     let mut url = match Url::parse(&first) {
         Ok(u) => u,
         Err(e) => {
             out.error = Some(format!("`{first}` is not a URL: {e}"));
-            return out;
+            return;
         }
     };
     out.url = url.to_string();
@@ -294,7 +360,7 @@ async fn check(
                 Some(c) => Some(Arc::clone(c)),
                 None => {
                     out.error = Some("HTTPS is not available: TLS could not be set up".into());
-                    return out;
+                    return;
                 }
             }
         } else {
@@ -312,7 +378,7 @@ async fn check(
             Ok(f) => f,
             Err(e) => {
                 out.error = Some(e);
-                return out;
+                return;
             }
         };
         let head = &fetched.head;
@@ -368,7 +434,7 @@ async fn check(
                 first_byte_ms: fetched.first_byte_ms,
                 total_ms: (start.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
             });
-            return out;
+            return;
         }
     }
 }
@@ -386,31 +452,27 @@ pub fn collect(input: &Input<Config>) -> Result<Output, Failure> {
             .and_then(|d| d.addresses.first().map(|a| a.ip))
             .ok_or_else(|| Failure::skipped("dns found no address to connect to"))?,
     };
-    let tls = if config.schemes.iter().any(|s| s == "https") {
-        match tls_config(config.ca_file.as_deref()) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                input.warn(e);
-                None
-            }
+    let plan = schemes_and_ports(config, &input.target);
+    // Also for `http` alone: its chain may redirect to `https`.
+    let tls = match tls_config(config.ca_file.as_deref()) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            input.warn(e);
+            None
         }
-    } else {
-        None
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::failed(format!("cannot start a runtime: {e}")))?;
-    let remaining = input.remaining();
+    // Each check has the time left, less the time to answer: one that
+    // hangs does not cost the others their result.
+    let budget = input.remaining().saturating_sub(ANSWER_MARGIN);
     // Both schemes at once: their times overlap.
-    let checks = runtime.block_on(async {
-        let all = config
-            .schemes
-            .iter()
-            .map(|s| check(s, config, &host, ip, tls.clone()));
-        tokio::time::timeout(remaining, futures_util::future::join_all(all)).await
-    });
-    let checks = checks.map_err(|_| Failure::failed("the deadline passed before any answer"))?;
+    let checks = runtime
+        .block_on(futures_util::future::join_all(plan.iter().map(
+            |(s, port)| check(s, *port, config, &host, ip, tls.clone(), budget),
+        )));
     let output = Output {
         host: host.clone(),
         address: ip.to_string(),
@@ -431,3 +493,63 @@ pub fn collect(input: &Input<Config>) -> Result<Output, Failure> {
 }
 
 export_collector!(manifest, collect, view);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(scheme: Option<&str>, port: Option<u16>) -> Target {
+        Target {
+            input: "x".into(),
+            host: "example.com".into(),
+            kind: "name".into(),
+            scheme: scheme.map(str::to_string),
+            port,
+        }
+    }
+
+    #[test]
+    fn schemes_and_ports_come_from_the_settings_then_the_target() {
+        let set = |http: Option<u16>, https: Option<u16>, schemes: Option<&[&str]>| Config {
+            http_port: http,
+            https_port: https,
+            schemes: schemes.map(|s| s.iter().map(|s| s.to_string()).collect()),
+            ..Config::default()
+        };
+        let both = || vec![("http".to_string(), 80), ("https".to_string(), 443)];
+        let cases = [
+            (Config::default(), target(None, None), both()),
+            (
+                Config::default(),
+                target(Some("http"), Some(9)),
+                vec![("http".into(), 9)],
+            ),
+            (
+                Config::default(),
+                target(Some("https"), None),
+                vec![("https".into(), 443)],
+            ),
+            // Another scheme says nothing about HTTP.
+            (Config::default(), target(Some("ftp"), Some(21)), both()),
+            // Settings win over the target.
+            (
+                set(Some(8080), None, None),
+                target(Some("http"), Some(9)),
+                vec![("http".into(), 8080)],
+            ),
+            (
+                set(None, None, Some(&["http", "https"])),
+                target(Some("https"), Some(8443)),
+                vec![("http".into(), 80), ("https".into(), 8443)],
+            ),
+            (
+                set(Some(1), Some(2), None),
+                target(None, None),
+                vec![("http".into(), 1), ("https".into(), 2)],
+            ),
+        ];
+        for (config, target, want) in cases {
+            assert_eq!(schemes_and_ports(&config, &target), want, "{target:?}");
+        }
+    }
+}
