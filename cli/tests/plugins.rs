@@ -147,7 +147,9 @@ fn a_plugin_of_another_abi_is_refused_naming_it_its_path_and_both_versions() {
             &[("SONDE_FAULTS_ABI", "1.7")],
         );
         assert!(
-            stderr(&o).contains("built for plugin ABI 1.7"),
+            stderr(&o).contains(
+                "built for plugin ABI 1.7, but this sonde speaks ABI 1.0; upgrade sonde to one that speaks ABI 1.7 or later"
+            ),
             "{}",
             stderr(&o)
         );
@@ -162,7 +164,7 @@ fn a_plugin_of_another_abi_is_refused_naming_it_its_path_and_both_versions() {
         assert_eq!(
             stderr(&o),
             format!(
-                "sonde: plugin `libgreeting2.so` ({}) is built for plugin ABI 2.0, but this sonde speaks ABI 1.0; rebuild it against sonde-plugin-sdk 1.x (same major version, minor at most 0)\n",
+                "sonde: plugin `libgreeting2.so` ({}) is built for plugin ABI 2.0, but this sonde speaks ABI 1.0; upgrade sonde to one that speaks ABI 2.x, or rebuild it against sonde-plugin-sdk 1.x (same major version, minor at most 0)\n",
                 c_lib.display()
             )
         );

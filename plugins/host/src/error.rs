@@ -25,9 +25,8 @@ pub enum LoadError {
     },
     /// The plugin speaks another ABI version.
     #[error(
-        "plugin `{name}` ({}) is built for plugin ABI {plugin}, but this sonde speaks ABI {host}; \
-         rebuild it against sonde-plugin-sdk {}.x (same major version, minor at most {})",
-        path.display(), host.major, host.minor
+        "plugin `{name}` ({}) is built for plugin ABI {plugin}, but this sonde speaks ABI {host}; {}",
+        path.display(), abi_advice(*plugin, *host)
     )]
     Abi {
         /// The plugin's name (its file name until the manifest is read).
@@ -58,6 +57,26 @@ pub enum LoadError {
     },
 }
 
+/// What to do about a plugin of ABI `plugin` that a host of ABI `host`
+/// refuses: a plugin newer than the host needs a newer sonde (or an older
+/// build of the plugin); an older one needs rebuilding.
+fn abi_advice(plugin: AbiVersion, host: AbiVersion) -> String {
+    let rebuild = format!(
+        "rebuild it against sonde-plugin-sdk {}.x (same major version, minor at most {})",
+        host.major, host.minor
+    );
+    if plugin.major > host.major {
+        format!(
+            "upgrade sonde to one that speaks ABI {}.x, or {rebuild}",
+            plugin.major
+        )
+    } else if plugin.major == host.major && plugin.minor > host.minor {
+        format!("upgrade sonde to one that speaks ABI {plugin} or later, or {rebuild}")
+    } else {
+        rebuild
+    }
+}
+
 /// Why one call of a plugin produced no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
@@ -69,4 +88,43 @@ pub enum CallError {
     /// could not be started. The node's outcome is `failed`.
     #[error("{0}")]
     Failed(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abi_refusals_say_what_to_upgrade_or_rebuild() {
+        let host = AbiVersion { major: 1, minor: 2 };
+        let rebuild =
+            "rebuild it against sonde-plugin-sdk 1.x (same major version, minor at most 2)";
+        let cases = [
+            (
+                (2, 0),
+                format!("upgrade sonde to one that speaks ABI 2.x, or {rebuild}"),
+            ),
+            (
+                (1, 3),
+                format!("upgrade sonde to one that speaks ABI 1.3 or later, or {rebuild}"),
+            ),
+            ((0, 9), rebuild.to_string()),
+        ];
+        for ((major, minor), advice) in cases {
+            let plugin = AbiVersion { major, minor };
+            let message = LoadError::Abi {
+                name: "x".into(),
+                path: PathBuf::from("/p/libx.so"),
+                plugin,
+                host,
+            }
+            .to_string();
+            assert_eq!(
+                message,
+                format!(
+                    "plugin `x` (/p/libx.so) is built for plugin ABI {plugin}, but this sonde speaks ABI 1.2; {advice}"
+                )
+            );
+        }
+    }
 }
