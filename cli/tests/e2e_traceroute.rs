@@ -177,6 +177,8 @@ fn tcp_syn_reaches_far_and_its_rst_ends_the_trace() {
         "far.sonde.test",
     );
     assert_eq!(tr["method"]["probe"], "tcp");
+    // Hand-built SYNs from one reserved port: one flow.
+    assert_eq!(tr["method"]["paris"], true);
     let t = trace(&tr, addr::FAR_V4.into());
     expect_far(t, true);
     assert_eq!(t["hops"][5]["probes"][0]["detail"], "refused");
@@ -243,6 +245,10 @@ fn without_privilege_the_rung_and_method_change_and_say_why() {
             tr["method"]["probe"].as_str()
         ),
         (Some("unprivileged"), Some("tcp"))
+    );
+    assert_eq!(
+        tr["method"]["paris"], false,
+        "a socket, so a port, per probe"
     );
     expect_far(trace(&tr, addr::FAR_V4.into()), true);
 }
