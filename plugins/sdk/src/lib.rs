@@ -7,7 +7,7 @@
 //! version, or written in C against `include/sonde_plugin.h`, works the
 //! same. This crate has no async runtime.
 //!
-//! ```ignore
+//! ```no_run
 //! use sonde_plugin_sdk::{export_collector, Failure, Input, Manifest};
 //!
 //! #[derive(serde::Deserialize, Default)]
