@@ -204,7 +204,7 @@ fn a_deadline_keeps_what_was_classified() {
     let path = profile(
         "deadline",
         "[collectors.ports]\nports = \"all\"\nmethod = \"connect\"\ntimeout = \"400ms\"\n\
-         max-concurrency = 64\n",
+         max-concurrency = 64\nreserve-for-tls = \"0s\"\n",
     );
     let o = sonde(
         &lab,
@@ -235,6 +235,26 @@ fn a_deadline_keeps_what_was_classified() {
         assert_eq!(
             set(&h["not_reached"]).len() as u64,
             c["not_reached"].as_u64().expect("n")
+        );
+        // What was classified before the deadline is classified right: a probe the
+        // deadline cut short is not reached, never filtered.
+        let ip = &h["ip"];
+        for p in h["open"].as_array().expect("open") {
+            let port = p["port"].as_u64().expect("port") as u16;
+            assert!(OPEN.contains(&port), "{port} reported open on {ip}");
+        }
+        for port in set(&h["closed"]) {
+            assert!(
+                !OPEN.contains(&port) && !FILTERED.contains(&port),
+                "{port} reported closed on {ip}"
+            );
+        }
+        for port in set(&h["filtered"]) {
+            assert!(FILTERED.contains(&port), "{port} reported filtered on {ip}");
+        }
+        assert!(
+            c["closed"].as_u64().expect("count") > 0,
+            "the scan had time to classify some ports on {ip}"
         );
     }
     let warning = section["warnings"][0].as_str().expect("a warning");

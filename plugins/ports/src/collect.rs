@@ -18,6 +18,15 @@ fn stop_margin(remaining: Duration) -> Duration {
     (remaining / 10).clamp(Duration::from_millis(100), Duration::from_millis(500))
 }
 
+/// When the scan stops, with `remaining` before the collector's deadline: early enough to
+/// hand its result back ([`stop_margin`]) and to leave tls, which starts when ports ends,
+/// `reserve` of the run (at most half of what is left, so the scan always gets the rest).
+fn stop_after(remaining: Duration, reserve: Duration) -> Duration {
+    remaining
+        .saturating_sub(stop_margin(remaining))
+        .saturating_sub(reserve.min(remaining / 2))
+}
+
 pub(crate) async fn run(config: &PortsConfig, ctx: &Context) -> Result<PortsOutput, Failure> {
     let started = Instant::now();
     let dns = sonde_dns::section(ctx)?;
@@ -35,7 +44,7 @@ pub(crate) async fn run(config: &PortsConfig, ctx: &Context) -> Result<PortsOutp
             budget.soft_limit, budget.in_use
         ));
     }
-    let stop_at = ctx.deadline() - stop_margin(ctx.remaining());
+    let stop_at = Instant::now() + stop_after(ctx.remaining(), config.reserve_for_tls);
     let banner = config
         .banners
         .then_some((config.banner_bytes, config.banner_timeout));
@@ -97,14 +106,21 @@ pub(crate) async fn run(config: &PortsConfig, ctx: &Context) -> Result<PortsOutp
         warnings,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    let left = out.totals().not_reached;
+    let totals = out.totals();
+    let left = totals.not_reached;
     if left > 0 {
         out.complete = false;
         let total = ports.len() * addrs.len();
         out.warnings.push(format!(
             "the deadline stopped the scan: {} of {total} ports classified, {left} not reached",
-            total - left
+            total - left - totals.unreachable
         ));
+    }
+    for host in &out.hosts {
+        if let Some(error) = &host.error {
+            out.complete = false;
+            out.warnings.push(format!("{}: {error}", host.ip));
+        }
     }
     Ok(out)
 }
@@ -140,5 +156,19 @@ mod tests {
             Duration::from_millis(200)
         );
         assert_eq!(stop_margin(Duration::ZERO), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn tls_keeps_its_reserve_and_the_scan_at_least_half() {
+        let s = Duration::from_secs;
+        // The default profile's case: 15 s left, 3 s kept for tls, 0.5 s to hand back.
+        assert_eq!(stop_after(s(15), s(3)), Duration::from_millis(11_500));
+        assert_eq!(
+            stop_after(s(15), Duration::ZERO),
+            Duration::from_millis(14_500)
+        );
+        // A short deadline: the reserve gives way to half the time.
+        assert_eq!(stop_after(s(2), s(3)), Duration::from_millis(800));
+        assert_eq!(stop_after(Duration::ZERO, s(3)), Duration::ZERO);
     }
 }

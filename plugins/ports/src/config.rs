@@ -53,6 +53,11 @@ pub struct PortsConfig {
     /// How long to wait for a banner.
     #[serde(with = "serde_human")]
     pub banner_timeout: Duration,
+    /// Time kept free at the end of the collector's deadline for tls, which starts when ports
+    /// ends: a scan the deadline would cut stops this much earlier (at most half the time
+    /// left). `"0s"` when tls is not used.
+    #[serde(with = "serde_reserve")]
+    pub reserve_for_tls: Duration,
 }
 
 impl Default for PortsConfig {
@@ -69,7 +74,36 @@ impl Default for PortsConfig {
             banners: false,
             banner_bytes: 256,
             banner_timeout: Duration::from_secs(1),
+            reserve_for_tls: Duration::from_secs(3),
         }
+    }
+}
+
+/// Serde for `reserve-for-tls`: a human duration, where zero (`"0s"`) is allowed and means
+/// no reserve.
+mod serde_reserve {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+    use sonde_core::duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        if d.is_zero() {
+            s.serialize_str("0s")
+        } else {
+            s.serialize_str(&duration::format(*d))
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        let number = text
+            .trim()
+            .trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        if number.trim().parse::<f64>() == Ok(0.0) {
+            return Ok(Duration::ZERO);
+        }
+        duration::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -118,5 +152,31 @@ impl PortsConfig {
             floor: self.min_timeout,
             ceiling: self.max_timeout,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tls_reserve_reads_zero_and_durations() {
+        let read = |text: &str| toml::from_str::<PortsConfig>(text).map(|c| c.reserve_for_tls);
+        assert_eq!(read(""), Ok(Duration::from_secs(3)));
+        assert_eq!(read("reserve-for-tls = \"0s\""), Ok(Duration::ZERO));
+        assert_eq!(read("reserve-for-tls = \"0\""), Ok(Duration::ZERO));
+        assert_eq!(
+            read("reserve-for-tls = \"1500ms\""),
+            Ok(Duration::from_millis(1500))
+        );
+        let bad = read("reserve-for-tls = \"soon\"").expect_err("not a duration");
+        assert!(bad.to_string().contains("not a duration"), "{bad}");
+        let zero = PortsConfig {
+            reserve_for_tls: Duration::ZERO,
+            ..PortsConfig::default()
+        };
+        let text = toml::to_string(&zero).expect("serialises");
+        assert!(text.contains("reserve-for-tls = \"0s\""), "{text}");
+        assert_eq!(toml::from_str::<PortsConfig>(&text), Ok(zero));
     }
 }

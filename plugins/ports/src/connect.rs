@@ -4,8 +4,9 @@
 //! Every `(address, port)` is a job in one queue that a fixed pool of workers drains, so
 //! addresses are scanned together and no more sockets are open than workers. A port without
 //! an answer goes back to the end of the queue until its retries are spent; open and closed
-//! ports are never retried. When the stop time is near, what is left is counted as not
-//! reached (or filtered, for ports already probed without an answer).
+//! ports are never retried. When the stop time is near, what is left (queued retries and
+//! probes the stop time cut short included) is counted as not reached: only a port whose
+//! every probe waited its full timeout is filtered.
 
 use std::collections::VecDeque;
 use std::io;
@@ -50,8 +51,15 @@ struct Job {
 enum Answer {
     Open(Duration, Option<Banner>),
     Closed(Duration),
-    /// No answer in time, or an ICMP unreachable.
+    /// No answer within the probe's timeout.
     Silent,
+    /// The stop time came before the probe's timeout: no verdict.
+    Cut,
+    /// Connected to itself: the probe's own ephemeral port was the destination (TCP
+    /// simultaneous open on a local address). Nothing listens there: closed.
+    SelfConnected,
+    /// The system cannot send to the address (no route to the network or host).
+    Unreachable(io::Error),
     /// Out of descriptors or local ports: not the host's answer; try again shortly.
     Local,
 }
@@ -163,13 +171,10 @@ async fn worker(shared: Arc<Shared>) {
             let mut left =
                 std::mem::take(&mut *shared.queue.lock().unwrap_or_else(|p| p.into_inner()));
             left.push_front(job);
+            // A queued retry has not had all its probes: it is no more filtered than a
+            // port never probed.
             for job in &left {
-                let host = &shared.hosts[job.host];
-                if job.attempt == 0 {
-                    host.not_reached(job.port);
-                } else {
-                    host.filtered(job.port);
-                }
+                shared.hosts[job.host].not_reached(job.port);
             }
             if shared.pending.fetch_sub(left.len(), Ordering::AcqRel) == left.len() {
                 shared.wake.notify_waiters();
@@ -207,6 +212,19 @@ async fn worker(shared: Arc<Shared>) {
                 host.filtered(job.port);
                 done(&shared);
             }
+            Answer::Cut => {
+                host.not_reached(job.port);
+                done(&shared);
+            }
+            Answer::SelfConnected => {
+                host.closed_unsampled(job.port);
+                done(&shared);
+            }
+            Answer::Unreachable(e) => {
+                // The kernel's own verdict, not silence: retrying cannot change it.
+                host.unreachable(job.port, &e);
+                done(&shared);
+            }
             Answer::Local => {
                 // Give the system a moment to free descriptors or ports; not a probe.
                 push(&shared, job, true);
@@ -224,6 +242,13 @@ fn socket_for(ip: IpAddr) -> io::Result<TcpSocket> {
     Ok(socket)
 }
 
+/// Whether the system has no route to the destination (network or host unreachable).
+fn is_unreachable(e: &io::Error) -> bool {
+    const ENETUNREACH: i32 = 101;
+    const EHOSTUNREACH: i32 = 113;
+    matches!(e.raw_os_error(), Some(ENETUNREACH | EHOSTUNREACH))
+}
+
 fn is_local_shortage(e: &io::Error) -> bool {
     const EMFILE: i32 = 24;
     const ENFILE: i32 = 23;
@@ -236,12 +261,16 @@ fn is_local_shortage(e: &io::Error) -> bool {
 }
 
 async fn probe(shared: &Shared, host: &Host, port: u16) -> Answer {
+    match socket_for(host.ip) {
+        Ok(socket) => probe_on(shared, host, socket, port).await,
+        Err(e) if is_local_shortage(&e) => Answer::Local,
+        Err(e) => Answer::Unreachable(e),
+    }
+}
+
+/// One probe of `port` from `socket`.
+async fn probe_on(shared: &Shared, host: &Host, socket: TcpSocket, port: u16) -> Answer {
     let params = &shared.params;
-    let socket = match socket_for(host.ip) {
-        Ok(s) => s,
-        Err(e) if is_local_shortage(&e) => return Answer::Local,
-        Err(_) => return Answer::Silent,
-    };
     let start = Instant::now();
     let connect = socket.connect(SocketAddr::new(host.ip, port));
     tokio::pin!(connect);
@@ -274,7 +303,9 @@ async fn probe(shared: &Shared, host: &Host, port: u16) -> Answer {
     };
     let rtt = start.elapsed();
     match result {
+        None if Instant::now() < start + host.rtt.timeout() => Answer::Cut,
         None => Answer::Silent,
+        Some(Ok(stream)) if is_self_connect(&stream) => Answer::SelfConnected,
         Some(Ok(stream)) => {
             // An abortive close: no TIME_WAIT left behind for each open port, as scanners
             // do. Set only on connected sockets: one system call less for every other port.
@@ -290,9 +321,16 @@ async fn probe(shared: &Shared, host: &Host, port: u16) -> Answer {
                 Answer::Closed(rtt)
             }
             _ if is_local_shortage(&e) => Answer::Local,
+            _ if is_unreachable(&e) => Answer::Unreachable(e),
             _ => Answer::Silent,
         },
     }
+}
+
+/// Whether a connection's two ends are the same address and port: a local port probed by
+/// a socket that the kernel happened to give that same port as its source.
+fn is_self_connect(stream: &TcpStream) -> bool {
+    matches!((stream.local_addr(), stream.peer_addr()), (Ok(l), Ok(p)) if l == p)
 }
 
 /// Reads what the server says first, up to `max` bytes or `wait`, whichever comes first.
@@ -384,6 +422,102 @@ mod tests {
         assert_eq!(silent.banner.as_ref().map(|b| b.bytes), Some(0));
         assert!(h.srtt_us.is_some());
         assert_eq!(h.probes, 3);
+    }
+
+    fn one_host(ip: IpAddr, params: Params) -> Shared {
+        Shared {
+            hosts: vec![Host::new(ip, params.bounds)],
+            queue: Mutex::new(VecDeque::new()),
+            pending: AtomicUsize::new(0),
+            wake: Notify::new(),
+            slots: Semaphore::new(1),
+            granted: AtomicUsize::new(1),
+            params,
+        }
+    }
+
+    /// The audit's phantom open port: a probe whose ephemeral source port is the port it
+    /// probes connects to itself (TCP simultaneous open). Here the source port is chosen so.
+    #[tokio::test]
+    async fn a_probe_connected_to_itself_is_closed_not_open() {
+        let socket = TcpSocket::new_v4().expect("socket");
+        socket
+            .bind("127.0.0.1:0".parse().expect("addr"))
+            .expect("bind");
+        let port = socket.local_addr().expect("addr").port();
+        let shared = one_host(
+            "127.0.0.1".parse().expect("ip"),
+            params(Duration::from_secs(5)),
+        );
+        let host = &shared.hosts[0];
+        let answer = probe_on(&shared, host, socket, port).await;
+        assert!(matches!(answer, Answer::SelfConnected), "port {port}");
+    }
+
+    #[test]
+    fn no_route_is_unreachable_not_silence() {
+        assert!(is_unreachable(&io::Error::from_raw_os_error(101)));
+        assert!(is_unreachable(&io::Error::from_raw_os_error(113)));
+        assert!(!is_unreachable(&io::Error::from_raw_os_error(110)));
+    }
+
+    /// A loopback port that never answers: a listener whose accept queue is full drops new
+    /// SYNs, as a filtering firewall does.
+    fn silent_port() -> (std::net::TcpListener, Vec<std::net::TcpStream>, u16) {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        socket.bind(&addr.into()).expect("bind");
+        socket.listen(0).expect("listen");
+        let listener: std::net::TcpListener = socket.into();
+        let to = listener.local_addr().expect("addr");
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            if let Ok(s) = std::net::TcpStream::connect_timeout(&to, Duration::from_millis(100)) {
+                held.push(s);
+            }
+        }
+        (listener, held, to.port())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn probes_cut_by_the_stop_time_are_not_reached_not_filtered() {
+        let (_listener, _held, port) = silent_port();
+        // One probe with a timeout longer than the time left: cut short, no verdict.
+        let mut p = params(Duration::from_millis(400));
+        p.retries = 0;
+        p.bounds.initial = Duration::from_secs(2);
+        p.bounds.ceiling = Duration::from_secs(2);
+        let hosts = scan(
+            &["127.0.0.1".parse().expect("ip")],
+            &PortSet::from_ports(vec![port]),
+            p,
+        )
+        .await;
+        assert_eq!(hosts[0].not_reached.ports(), &[port], "{:?}", hosts[0]);
+        assert!(hosts[0].filtered.is_empty());
+        // A first probe times out in full, its retry is cut: still no verdict.
+        let mut p = params(Duration::from_millis(450));
+        p.retries = 2;
+        let hosts = scan(
+            &["127.0.0.1".parse().expect("ip")],
+            &PortSet::from_ports(vec![port]),
+            p,
+        )
+        .await;
+        assert_eq!(hosts[0].not_reached.ports(), &[port], "{:?}", hosts[0]);
+        assert!(hosts[0].filtered.is_empty());
+        assert!(hosts[0].probes >= 2, "{:?}", hosts[0]);
+        // With time for every retry, the same port is filtered.
+        let mut p = params(Duration::from_secs(3));
+        p.retries = 1;
+        let hosts = scan(
+            &["127.0.0.1".parse().expect("ip")],
+            &PortSet::from_ports(vec![port]),
+            p,
+        )
+        .await;
+        assert_eq!(hosts[0].filtered.ports(), &[port], "{:?}", hosts[0]);
     }
 
     #[tokio::test]

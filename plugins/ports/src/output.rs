@@ -60,8 +60,11 @@ pub struct Counts {
     pub closed: usize,
     /// No answer after every retry.
     pub filtered: usize,
-    /// Never probed: the deadline came first.
+    /// Not classified: the deadline came before the probe, or cut it (or its retries) short.
     pub not_reached: usize,
+    /// Not probed: the system has no route to the address (or refused to send to it).
+    #[serde(default)]
+    pub unreachable: usize,
 }
 
 /// The scan of one target address.
@@ -77,9 +80,16 @@ pub struct HostScan {
     pub closed: PortSet,
     /// Filtered ports, folded into ranges.
     pub filtered: PortSet,
-    /// Ports the deadline left unprobed, folded into ranges.
+    /// Ports the deadline left unclassified, folded into ranges.
     #[serde(default, skip_serializing_if = "PortSet::is_empty")]
     pub not_reached: PortSet,
+    /// Ports that could not be probed because the address could not be reached from here
+    /// (`error` says why), folded into ranges.
+    #[serde(default, skip_serializing_if = "PortSet::is_empty")]
+    pub unreachable: PortSet,
+    /// Why some ports of this address could not be probed ("no route to host ...").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// The smoothed round trip measured, in microseconds, once the host answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub srtt_us: Option<u64>,
@@ -113,7 +123,8 @@ pub struct PortsOutput {
     /// Retries allowed for a port without an answer.
     pub retries: u8,
     /// Whether every port of every address was classified; false when the deadline stopped
-    /// the scan (then `not_reached` says which ports were left).
+    /// the scan (then `not_reached` says which ports were left) or an address could not be
+    /// reached (its `error` says why, its `unreachable` which ports).
     pub complete: bool,
     /// One scan per target address, in the order dns gave them (IPv4 first).
     pub hosts: Vec<HostScan>,
@@ -149,6 +160,7 @@ impl PortsOutput {
             closed: a.closed + h.counts.closed,
             filtered: a.filtered + h.counts.filtered,
             not_reached: a.not_reached + h.counts.not_reached,
+            unreachable: a.unreachable + h.counts.unreachable,
         })
     }
 }

@@ -187,6 +187,7 @@ struct Family {
 
 struct State {
     hosts: Vec<Host>,
+    /// The source address toward each host (every host in the queue has one).
     sources: Vec<IpAddr>,
     key: u64,
     /// Probes sent and not answered: (host, port) -> (sent at, attempt).
@@ -240,21 +241,14 @@ impl State {
         }
     }
 
+    /// At the stop time, queued retries and probes still waiting have no verdict: not
+    /// reached. Only a port whose every probe waited its full timeout is filtered.
     fn settle_at_stop(&mut self) {
         for probe in std::mem::take(&mut self.queue) {
-            let h = &self.hosts[probe.host];
-            if probe.attempt == 0 {
-                h.not_reached(probe.port);
-            } else {
-                h.filtered(probe.port);
-            }
+            self.hosts[probe.host].not_reached(probe.port);
         }
-        for ((host, port), (_, attempt)) in std::mem::take(&mut self.outstanding) {
-            if attempt == 0 {
-                self.hosts[host].not_reached(port);
-            } else {
-                self.hosts[host].filtered(port);
-            }
+        for ((host, port), _) in std::mem::take(&mut self.outstanding) {
+            self.hosts[host].not_reached(port);
         }
     }
 
@@ -279,10 +273,28 @@ pub async fn scan(addrs: &[IpAddr], ports: &PortSet, params: Params) -> io::Resu
             });
         }
     }
-    let sources = addrs
+    let hosts: Vec<Host> = addrs
         .iter()
-        .map(|ip| source_for(*ip))
-        .collect::<io::Result<Vec<_>>>()?;
+        .map(|ip| Host::new(*ip, params.bounds))
+        .collect();
+    // An address without a route gets its reason; the others are scanned all the same.
+    let mut sources = Vec::with_capacity(addrs.len());
+    let mut routed = Vec::with_capacity(addrs.len());
+    for (host, ip) in hosts.iter().zip(addrs) {
+        match source_for(*ip) {
+            Ok(src) => {
+                sources.push(src);
+                routed.push(true);
+            }
+            Err(e) => {
+                for &port in ports.ports() {
+                    host.unreachable(port, &e);
+                }
+                sources.push(*ip);
+                routed.push(false);
+            }
+        }
+    }
     let key = {
         let t = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -292,7 +304,7 @@ pub async fn scan(addrs: &[IpAddr], ports: &PortSet, params: Params) -> io::Resu
     };
     let mut queue = VecDeque::with_capacity(ports.len() * addrs.len());
     for &port in ports.ports() {
-        for host in 0..addrs.len() {
+        for host in (0..addrs.len()).filter(|&h| routed[h]) {
             queue.push_back(Probe {
                 host,
                 port,
@@ -301,10 +313,7 @@ pub async fn scan(addrs: &[IpAddr], ports: &PortSet, params: Params) -> io::Resu
         }
     }
     let mut state = State {
-        hosts: addrs
-            .iter()
-            .map(|ip| Host::new(*ip, params.bounds))
-            .collect(),
+        hosts,
         sources,
         key,
         outstanding: HashMap::new(),
@@ -369,9 +378,10 @@ pub async fn scan(addrs: &[IpAddr], ports: &PortSet, params: Params) -> io::Resu
                         state.queue.push_front(probe);
                         break;
                     }
-                    Err(_) => {
-                        // Unroutable from here (no route, refused by the local firewall).
-                        h.filtered(probe.port);
+                    Err(e) => {
+                        // Unroutable from here (no route, refused by the local firewall):
+                        // the system's verdict on this address, not the host's silence.
+                        h.unreachable(probe.port, &e);
                     }
                 }
             }
@@ -495,6 +505,32 @@ mod tests {
         assert_ne!(cookie(1, a, 80), cookie(1, b, 80));
         assert_ne!(cookie(1, a, 80), cookie(1, a, 81));
         assert_ne!(cookie(1, a, 80), cookie(2, a, 80));
+    }
+
+    #[test]
+    fn probes_left_at_the_stop_time_are_not_reached_not_filtered() {
+        let bounds = Bounds {
+            initial: Duration::from_millis(300),
+            floor: Duration::from_millis(50),
+            ceiling: Duration::from_millis(500),
+        };
+        let ip: IpAddr = "192.0.2.1".parse().expect("ip");
+        let mut state = State {
+            hosts: vec![Host::new(ip, bounds)],
+            sources: vec![ip],
+            key: 1,
+            outstanding: HashMap::from([((0, 81), (Instant::now(), 2))]),
+            sent: vec![VecDeque::new()],
+            queue: VecDeque::from([Probe {
+                host: 0,
+                port: 80,
+                attempt: 1,
+            }]),
+        };
+        state.settle_at_stop();
+        let scan = state.hosts[0].finish();
+        assert_eq!(scan.not_reached.ports(), &[80, 81]);
+        assert!(scan.filtered.is_empty());
     }
 
     #[test]

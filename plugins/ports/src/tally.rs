@@ -16,6 +16,9 @@ struct Found {
     closed: Vec<u16>,
     filtered: Vec<u16>,
     not_reached: Vec<u16>,
+    unreachable: Vec<u16>,
+    /// The first reason a probe could not be sent to the address.
+    unreachable_why: Option<String>,
     probes: u64,
 }
 
@@ -79,6 +82,15 @@ impl Host {
         self.with(|f| f.not_reached.push(port));
     }
 
+    /// A port that could not be probed: the system cannot reach the address (`why`).
+    pub(crate) fn unreachable(&self, port: u16, why: &std::io::Error) {
+        self.with(|f| {
+            f.unreachable.push(port);
+            f.unreachable_why
+                .get_or_insert_with(|| unreachable_words(why));
+        });
+    }
+
     pub(crate) fn finish(&self) -> HostScan {
         self.with(|f| {
             let mut open = std::mem::take(&mut f.open);
@@ -87,6 +99,11 @@ impl Host {
             let closed = PortSet::from_ports(std::mem::take(&mut f.closed));
             let filtered = PortSet::from_ports(std::mem::take(&mut f.filtered));
             let not_reached = PortSet::from_ports(std::mem::take(&mut f.not_reached));
+            let unreachable = PortSet::from_ports(std::mem::take(&mut f.unreachable));
+            let error = f
+                .unreachable_why
+                .take()
+                .map(|why| format!("{why}: {} ports could not be probed", unreachable.len()));
             HostScan {
                 ip: self.ip,
                 counts: Counts {
@@ -94,16 +111,30 @@ impl Host {
                     closed: closed.len(),
                     filtered: filtered.len(),
                     not_reached: not_reached.len(),
+                    unreachable: unreachable.len(),
                 },
                 open,
                 closed,
                 filtered,
                 not_reached,
+                unreachable,
+                error,
                 srtt_us: self.rtt.srtt().map(|d| d.as_micros() as u64),
                 timeout_ms: self.rtt.timeout().as_millis() as u64,
                 probes: f.probes,
             }
         })
+    }
+}
+
+/// Why the system could not send to an address, in words.
+fn unreachable_words(e: &std::io::Error) -> String {
+    const ENETUNREACH: i32 = 101;
+    const EHOSTUNREACH: i32 = 113;
+    match e.raw_os_error() {
+        Some(ENETUNREACH) => "no route to the address (network unreachable)".into(),
+        Some(EHOSTUNREACH) => "no route to host".into(),
+        _ => format!("cannot send to the address: {e}"),
     }
 }
 
@@ -135,5 +166,28 @@ mod tests {
         let b = banner_text(b"SSH-2.0-x\r\n\x00\xff\\");
         assert_eq!(b.text, "SSH-2.0-x\\r\\n\\x00\\xff\\\\");
         assert_eq!(b.bytes, 14);
+    }
+
+    #[test]
+    fn unreachable_ports_carry_the_reason_once() {
+        let bounds = Bounds {
+            initial: Duration::from_millis(300),
+            floor: Duration::from_millis(50),
+            ceiling: Duration::from_millis(500),
+        };
+        let host = Host::new("192.0.2.1".parse().expect("ip"), bounds);
+        host.unreachable(80, &std::io::Error::from_raw_os_error(113));
+        host.unreachable(81, &std::io::Error::from_raw_os_error(101));
+        host.closed_unsampled(22);
+        let scan = host.finish();
+        assert_eq!(scan.unreachable.ports(), &[80, 81]);
+        assert_eq!(scan.counts.unreachable, 2);
+        assert_eq!(scan.counts.filtered, 0);
+        assert_eq!(
+            scan.error.as_deref(),
+            Some("no route to host: 2 ports could not be probed")
+        );
+        let fine = Host::new("192.0.2.2".parse().expect("ip"), bounds).finish();
+        assert!(fine.error.is_none() && fine.unreachable.is_empty());
     }
 }

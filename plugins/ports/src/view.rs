@@ -3,7 +3,7 @@
 
 use sonde_core::{Tone, View};
 
-use crate::output::{HostScan, PortsOutput};
+use crate::output::{Counts, HostScan, PortsOutput};
 
 /// Longest folded port list shown before it is cut (the JSON keeps it whole).
 const MAX_LIST: usize = 72;
@@ -42,12 +42,7 @@ pub fn render(out: &PortsOutput) -> View {
         )
         .toned(
             "found",
-            summary(
-                totals.open,
-                totals.closed,
-                totals.filtered,
-                totals.not_reached,
-            ),
+            summary(&totals),
             if totals.open > 0 {
                 Tone::Good
             } else {
@@ -64,6 +59,8 @@ pub fn render(out: &PortsOutput) -> View {
                 && h.closed == host.closed
                 && h.filtered == host.filtered
                 && h.not_reached == host.not_reached
+                && h.unreachable == host.unreachable
+                && h.error == host.error
         });
         view = match same {
             Some(first) => view.toned(
@@ -77,10 +74,16 @@ pub fn render(out: &PortsOutput) -> View {
     view
 }
 
-fn summary(open: usize, closed: usize, filtered: usize, not_reached: usize) -> String {
-    let mut text = format!("{open} open, {closed} closed, {filtered} filtered");
-    if not_reached > 0 {
-        text.push_str(&format!(", {not_reached} not reached"));
+fn summary(c: &Counts) -> String {
+    let mut text = format!(
+        "{} open, {} closed, {} filtered",
+        c.open, c.closed, c.filtered
+    );
+    if c.not_reached > 0 {
+        text.push_str(&format!(", {} not reached", c.not_reached));
+    }
+    if c.unreachable > 0 {
+        text.push_str(&format!(", {} unreachable", c.unreachable));
     }
     text
 }
@@ -91,13 +94,13 @@ fn host_view(host: &HostScan) -> View {
     if let Some(srtt) = host.srtt_us {
         rtt = format!(", srtt {:.1} ms", srtt as f64 / 1000.0);
     }
-    let mut view = View::new().field(
+    let mut view = View::new();
+    if let Some(error) = &host.error {
+        view = view.note(error.clone(), Tone::Warn);
+    }
+    view = view.field(
         "ports",
-        format!(
-            "{}{rtt}, timeout {} ms",
-            summary(c.open, c.closed, c.filtered, c.not_reached),
-            host.timeout_ms
-        ),
+        format!("{}{rtt}, timeout {} ms", summary(&c), host.timeout_ms),
     );
     if !host.open.is_empty() {
         let banners = host.open.iter().any(|p| p.banner.is_some());
@@ -140,6 +143,13 @@ fn host_view(host: &HostScan) -> View {
             Tone::Warn,
         );
     }
+    if !host.unreachable.is_empty() {
+        view = view.toned(
+            "unreachable",
+            cut(&host.unreachable.to_string(), MAX_LIST),
+            Tone::Warn,
+        );
+    }
     view
 }
 
@@ -156,7 +166,7 @@ mod tests {
     use sonde_core::Item;
 
     use super::*;
-    use crate::output::{Banner, Counts, OpenPort, ScanMethod};
+    use crate::output::{Banner, OpenPort, ScanMethod};
     use crate::portspec::PortSet;
 
     fn draw(items: &[Item], indent: usize, out: &mut String) {
@@ -210,11 +220,14 @@ mod tests {
                 closed: 96,
                 filtered: 2,
                 not_reached: 0,
+                unreachable: 0,
             },
             open,
             closed: PortSet::parse("1-21,23-442,444-8079,8082-65535").expect("set"),
             filtered: PortSet::parse("8080-8081").expect("set"),
             not_reached: PortSet::default(),
+            unreachable: PortSet::default(),
+            error: None,
             srtt_us: Some(300),
             timeout_ms: 100,
             probes: 104,
@@ -240,5 +253,32 @@ mod tests {
         let mut text = String::new();
         draw(&render(&out).items, 0, &mut text);
         insta::assert_snapshot!(text);
+
+        // An address the system has no route to: its reason first, its ports apart.
+        let mut lost = out.hosts[1].clone();
+        lost.open.clear();
+        lost.closed = PortSet::default();
+        lost.filtered = PortSet::default();
+        lost.unreachable = PortSet::parse("1-100").expect("set");
+        lost.counts = Counts {
+            unreachable: 100,
+            ..Counts::default()
+        };
+        lost.error = Some("no route to host: 100 ports could not be probed".into());
+        let out = PortsOutput {
+            hosts: vec![out.hosts[0].clone(), lost],
+            ..out
+        };
+        let mut text = String::new();
+        draw(&render(&out).items, 0, &mut text);
+        assert!(
+            text.contains("  ! no route to host: 100 ports could not be probed  [Warn]\n"),
+            "{text}"
+        );
+        assert!(text.contains("unreachable  1-100  [Warn]"), "{text}");
+        assert!(
+            text.contains("found        2 open, 96 closed, 2 filtered, 100 unreachable"),
+            "{text}"
+        );
     }
 }
