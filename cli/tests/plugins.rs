@@ -686,3 +686,49 @@ fn a_folder_plugin_that_hangs_describing_costs_two_seconds_and_leaves_nothing() 
         "the describing plugin's `sleep 37` (pid {pid}) outlived it"
     );
 }
+
+#[test]
+fn an_executable_plugin_dies_with_an_interrupted_sonde() {
+    let dir = scratch("interrupted");
+    let pidfile = dir.join("plugin.pid");
+    let script = dir.join("waits.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nread -r call\ncase \"$call\" in\n*describe*) echo '{{\"name\":\"waits\",\"version\":\"1\",\"summary\":\"waits\",\"abi\":{{\"major\":1,\"minor\":0}}}}' ;;\n*) echo $$ > {}; while :; do sleep 1; done ;;\nesac\n",
+            pidfile.display()
+        ),
+    )
+    .expect("script");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let profile = profile(
+        &dir,
+        "[plugins.waits]\npath = \"waits.sh\"\n\n[collectors.waits]\ntimeout = \"30s\"\n",
+    );
+    let mut sonde = std::process::Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["localhost", "--profile", profile.to_str().expect("utf-8")])
+        .env("SONDE_CONFIG_DIR", dir.join("config"))
+        .env("SONDE_DATA_DIR", dir.join("data"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sonde starts");
+    let started = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        std::fs::read_to_string(&pidfile).is_ok_and(|p| p.ends_with('\n'))
+    });
+    assert!(started, "the plugin never ran");
+    // Ctrl-C reaches sonde's group, no longer the plugin's.
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &sonde.id().to_string()])
+        .status();
+    let _ = sonde.wait();
+    let (pid, gone) = written_pid_goes_away(&pidfile);
+    assert!(
+        gone,
+        "the plugin (pid {pid}) outlived the interrupted sonde"
+    );
+}

@@ -187,6 +187,21 @@ fn died(status: ExitStatus, stderr: &[u8], answered: bool) -> CallError {
     }
 }
 
+/// Has the process killed if sonde dies first. In a group of its own, a
+/// plugin no longer gets the terminal's Ctrl-C with sonde; this is how it
+/// still ends when sonde is interrupted or killed.
+#[allow(unsafe_code)]
+fn die_with_sonde(cmd: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and only
+    // makes one prctl(2) call, which is async-signal-safe; it allocates
+    // nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+        });
+    }
+}
+
 /// Starts `cmd`, writes `input` to its stdin, and returns what it wrote to
 /// stdout once it has exited successfully. `stop` resolves, with a reason,
 /// when the caller no longer wants the answer; the process is then stopped.
@@ -201,6 +216,7 @@ pub(crate) async fn exchange(
         // A group of its own, so that stopping it stops what it started.
         .process_group(0)
         .kill_on_drop(false);
+    die_with_sonde(&mut cmd);
     let program = cmd.as_std().get_program().to_string_lossy().into_owned();
     let child = cmd
         .spawn()
