@@ -284,7 +284,22 @@ fn every_certificate_problem_has_its_verdict() {
 
     let expired = verdict(ports::TLS_EXPIRED);
     assert_eq!(expired["expired"], true);
-    assert_eq!(bundle_error(ports::TLS_EXPIRED), "expired");
+    // Trust is about the chain: the lab's CA issued it; the date is its own verdict.
+    assert_eq!(expired["ca_bundle"]["trusted"], true, "{expired}");
+    assert!(expired["ca_bundle"].get("error").is_none());
+    let expired_warnings = &endpoint(tls, &v4, ports::TLS_EXPIRED)["warnings"];
+    assert_eq!(
+        expired_warnings[0],
+        format!("the certificate expired {} days ago", pki::EXPIRED_DAYS_AGO)
+    );
+    assert!(
+        !expired_warnings
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("not trusted"))),
+        "{expired_warnings}"
+    );
     assert!(
         days_options(pki.expired.chain[0].not_after, before, after)
             .contains(&expired["days_left"].as_i64().expect("days")),
@@ -301,9 +316,12 @@ fn every_certificate_problem_has_its_verdict() {
     let wrong = verdict(ports::TLS_WRONG_NAME);
     assert_eq!(wrong["hostname_match"], false);
     assert_eq!(wrong["expired"], false);
+    // The audit's case: a wrong name from a trusted CA is a name problem, not distrust.
+    assert_eq!(wrong["ca_bundle"]["trusted"], true, "{wrong}");
+    assert!(wrong["ca_bundle"].get("error").is_none());
     assert_eq!(
-        bundle_error(ports::TLS_WRONG_NAME),
-        "not valid for the name"
+        endpoint(tls, &v4, ports::TLS_WRONG_NAME)["warnings"],
+        serde_json::json!([format!("the certificate is not valid for {}", target())])
     );
     assert_eq!(
         endpoint(tls, &v4, ports::TLS_WRONG_NAME)["chain"][0]["sans"],

@@ -74,44 +74,45 @@ pub(crate) async fn run(config: &TlsConfig, ctx: &Context) -> Result<TlsOutput, 
         Sni::None => None,
         Sni::Auto => target.name().map(str::to_owned),
     };
-    // Leave the scheduler a moment to take the result before this collector's deadline.
-    let wait = config
-        .handshake_timeout
-        .min(ctx.remaining().saturating_sub(Duration::from_millis(100)))
-        .max(Duration::from_millis(50));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, (ip, port)) in targets.iter().copied().enumerate() {
+    let deadline = ctx.deadline();
+    let alpn: Vec<Vec<u8>> = config.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    let mut jobs = Vec::with_capacity(targets.len());
+    for (ip, port) in targets.iter().copied() {
         let server_name = match &name {
             Some(n) => ServerName::try_from(n.clone())
                 .map_err(|_| Failure::failed(format!("sni: `{n}` is not a host name")))?,
             None => ServerName::IpAddress(ip.into()),
         };
-        let opts = Options {
-            server_name,
-            send_sni: name.is_some(),
-            alpn: config.alpn.iter().map(|p| p.as_bytes().to_vec()).collect(),
-            timeout: wait,
-        };
-        let anchors = anchors.clone();
-        let versions = config.versions;
-        let sni = name.clone();
-        tasks.spawn(async move {
-            (
-                i,
-                inspect(SocketAddr::new(ip, port), &anchors, opts, sni, versions).await,
-            )
-        });
+        jobs.push((SocketAddr::new(ip, port), server_name));
     }
-    let mut endpoints: Vec<(usize, Endpoint)> = Vec::with_capacity(targets.len());
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok(done) = joined {
-            endpoints.push(done);
-        }
-    }
-    endpoints.sort_by_key(|(i, _)| *i);
+    let (handshake_timeout, versions) = (config.handshake_timeout, config.versions);
+    let sni = name.clone();
+    let endpoints = bounded(
+        jobs,
+        MAX_ENDPOINTS_AT_ONCE,
+        move |(addr, server_name)| {
+            let (anchors, sni, alpn) = (anchors.clone(), sni.clone(), alpn.clone());
+            async move {
+                // Read when the endpoint's turn comes (this runs once it has a slot): leave
+                // the scheduler a moment to take the result before this collector's deadline.
+                let left = deadline.saturating_duration_since(Instant::now());
+                let opts = Options {
+                    server_name,
+                    send_sni: sni.is_some(),
+                    alpn,
+                    timeout: handshake_timeout
+                        .min(left.saturating_sub(Duration::from_millis(100)))
+                        .max(Duration::from_millis(50)),
+                };
+                inspect(addr, &anchors, opts, sni, versions).await
+            }
+        },
+        |(addr, _), why| crashed(*addr, why),
+    )
+    .await;
     let out = TlsOutput {
         candidates: wanted,
-        endpoints: endpoints.into_iter().map(|(_, e)| e).collect(),
+        endpoints,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     let failed: Vec<String> = out
@@ -130,6 +131,115 @@ pub(crate) async fn run(config: &TlsConfig, ctx: &Context) -> Result<TlsOutput, 
         ));
     }
     Ok(out)
+}
+
+/// The certificates after the leaf (whose dates are the verdict's) that are out of their
+/// validity at `now`: an expired intermediate breaks the chain for clients as surely as an
+/// expired leaf.
+fn chain_date_warnings(chain: &[CertificateDer<'_>], now: i64) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (i, der) in chain.iter().enumerate().skip(1) {
+        let Some((not_before, not_after)) = cert::validity(der) else {
+            continue;
+        };
+        let name = cert::parse(der, now)
+            .ok()
+            .and_then(|c| c.common_name.or(Some(c.subject)))
+            .unwrap_or_default();
+        if now > not_after {
+            warnings.push(format!(
+                "certificate #{} ({name}) expired {} days ago",
+                i + 1,
+                -cert::days_between(now, not_after)
+            ));
+        } else if now < not_before {
+            warnings.push(format!("certificate #{} ({name}) is not valid yet", i + 1));
+        }
+    }
+    warnings
+}
+
+/// Endpoints inspected at once: each opens up to six connections (the main handshake, two
+/// modern and three legacy version tests), so `probe = "all-open"` on a host with hundreds of
+/// open ports stays within the open-file limit and the server's patience.
+const MAX_ENDPOINTS_AT_ONCE: usize = 16;
+
+/// Runs `work` on every item, at most `limit` at once; results in the order of `items`. A task
+/// that panics is not lost: `crashed` turns the item and the panic's message into its result.
+async fn bounded<I, O, F, Fut>(
+    items: Vec<I>,
+    limit: usize,
+    work: F,
+    crashed: impl Fn(&I, String) -> O,
+) -> Vec<O>
+where
+    I: Clone + Send + 'static,
+    O: Send + 'static,
+    F: Fn(I) -> Fut,
+    Fut: std::future::Future<Output = O> + Send + 'static,
+{
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(limit.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut ids = std::collections::HashMap::new();
+    for (i, item) in items.iter().cloned().enumerate() {
+        let gate = gate.clone();
+        let future = work(item);
+        let handle = tasks.spawn(async move {
+            // The gate is never closed, so acquiring only waits.
+            let _permit = gate.acquire_owned().await;
+            (i, future.await)
+        });
+        ids.insert(handle.id(), i);
+    }
+    let mut done: Vec<Option<O>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, out)) => done[i] = Some(out),
+            Err(e) => {
+                let Some(&i) = ids.get(&e.id()) else { continue };
+                let why = if e.is_panic() {
+                    let panic = e.into_panic();
+                    panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic without a message".into())
+                } else {
+                    "the task was cancelled".into()
+                };
+                done[i] = Some(crashed(&items[i], why));
+            }
+        }
+    }
+    done.into_iter()
+        .zip(&items)
+        .map(|(out, item)| out.unwrap_or_else(|| crashed(item, "no result".into())))
+        .collect()
+}
+
+/// The result of an inspection that crashed: a failure, with why.
+fn crashed(addr: SocketAddr, why: String) -> Endpoint {
+    let detail = format!("the inspection crashed: {why}");
+    Endpoint {
+        ip: addr.ip(),
+        port: addr.port(),
+        sni: None,
+        failure: Some(crate::output::HandshakeFailure {
+            kind: crate::output::FailureKind::Other,
+            detail: detail.clone(),
+        }),
+        protocol: None,
+        cipher_suite: None,
+        key_exchange: None,
+        alpn: None,
+        chain: Vec::new(),
+        chain_problems: Vec::new(),
+        verdict: None,
+        ocsp: None,
+        versions: Vec::new(),
+        warnings: vec![format!("handshake failed: {detail}")],
+        handshake_ms: 0,
+    }
 }
 
 fn now_unix() -> i64 {
@@ -271,6 +381,7 @@ fn endpoint(
         } else if v.days_left < 14 {
             warnings.push(format!("the certificate expires in {} days", v.days_left));
         }
+        warnings.extend(chain_date_warnings(&seen.chain, now));
         if !v.hostname_match {
             warnings.push(format!(
                 "the certificate is not valid for {}",
@@ -326,5 +437,72 @@ fn endpoint(
         versions,
         warnings,
         handshake_ms: main.elapsed.as_millis() as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn an_expired_intermediate_is_a_warning() {
+        let pki = sonde_lab::pki::Pki::generate().expect("lab pki");
+        let chain: Vec<CertificateDer<'static>> = pki
+            .leaf
+            .chain
+            .iter()
+            .map(|c| CertificateDer::from(c.der.clone()))
+            .collect();
+        let inter = &pki.leaf.chain[1];
+        assert!(chain_date_warnings(&chain, inter.not_before + 60).is_empty());
+        let later = inter.not_after + 3 * 86_400 + 60;
+        assert_eq!(
+            chain_date_warnings(&chain, later),
+            [format!(
+                "certificate #2 ({}) expired 3 days ago",
+                sonde_lab::pki::INTERMEDIATE_CN
+            )]
+        );
+        assert_eq!(
+            chain_date_warnings(&chain, inter.not_before - 60),
+            [format!(
+                "certificate #2 ({}) is not valid yet",
+                sonde_lab::pki::INTERMEDIATE_CN
+            )]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn inspections_are_bounded_and_a_panic_is_a_result() {
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let (r, m) = (running.clone(), most.clone());
+        let out = bounded(
+            (0..40u32).collect(),
+            4,
+            move |i| {
+                let (running, most) = (r.clone(), m.clone());
+                async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    if i == 7 {
+                        panic!("endpoint {i} broke");
+                    }
+                    format!("ok {i}")
+                }
+            },
+            |i, why| format!("crashed {i}: {why}"),
+        )
+        .await;
+        assert_eq!(out.len(), 40);
+        assert_eq!(out[0], "ok 0");
+        assert_eq!(out[7], "crashed 7: endpoint 7 broke");
+        assert_eq!(out[39], "ok 39");
+        assert!(most.load(Ordering::SeqCst) <= 4, "{most:?} at once");
     }
 }

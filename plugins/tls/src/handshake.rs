@@ -1,5 +1,6 @@
 //! A rustls handshake that records instead of judging: the verifier keeps the chain, the
-//! stapled OCSP response and the trust verdicts (bundled web roots, configured CA bundle),
+//! stapled OCSP response and the chain's trust verdicts ([`trust::judge`] against the bundled
+//! web roots and a configured CA bundle),
 //! and always lets the handshake go on, so a bad certificate is reported, not a dead end.
 //! Handshake signatures are still checked: a server that cannot prove its key fails.
 
@@ -8,11 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, Error, RootCertStore, SignatureScheme,
+    ClientConfig, DigitallySignedStruct, Error, RootCertStore, SignatureScheme,
     SupportedProtocolVersion,
 };
 use tokio::io::AsyncWriteExt;
@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use crate::output::{FailureKind, HandshakeFailure, Trust};
+use crate::trust;
 
 /// What the verifier saw.
 #[derive(Debug, Clone, Default)]
@@ -38,21 +39,17 @@ pub struct Seen {
 #[derive(Debug, Clone)]
 pub struct Anchors {
     provider: Arc<CryptoProvider>,
-    web: Arc<WebPkiServerVerifier>,
-    bundle: Option<Arc<WebPkiServerVerifier>>,
+    web: Arc<RootCertStore>,
+    bundle: Option<Arc<RootCertStore>>,
 }
 
 impl Anchors {
     /// The bundled web roots and, when given, the CA certificates of a PEM bundle.
     pub fn new(bundle: Option<Vec<CertificateDer<'static>>>) -> Result<Anchors, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let web_roots = RootCertStore {
+        let web = RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
-        let web =
-            WebPkiServerVerifier::builder_with_provider(Arc::new(web_roots), provider.clone())
-                .build()
-                .map_err(|e| format!("the bundled web roots cannot be used: {e}"))?;
         let bundle = match bundle {
             None => None,
             Some(certs) => {
@@ -63,16 +60,12 @@ impl Anchors {
                         "ca-bundle: no usable CA certificate ({ignored} could not be read)"
                     ));
                 }
-                Some(
-                    WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
-                        .build()
-                        .map_err(|e| format!("ca-bundle: {e}"))?,
-                )
+                Some(Arc::new(store))
             }
         };
         Ok(Anchors {
             provider,
-            web,
+            web: Arc::new(web),
             bundle,
         })
     }
@@ -89,67 +82,30 @@ struct Recorder {
     seen: Mutex<Seen>,
 }
 
-fn verdict(result: Result<ServerCertVerified, Error>) -> Trust {
-    match result {
-        Ok(_) => Trust {
-            trusted: true,
-            error: None,
-        },
-        Err(e) => Trust {
-            trusted: false,
-            error: Some(describe_cert_error(&e)),
-        },
-    }
-}
-
-/// A certificate error in words.
-pub fn describe_cert_error(e: &Error) -> String {
-    match e {
-        Error::InvalidCertificate(c) => match c {
-            CertificateError::UnknownIssuer => "unknown issuer".into(),
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => "expired".into(),
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                "not valid yet".into()
-            }
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                "not valid for the name".into()
-            }
-            CertificateError::BadSignature => "bad signature".into(),
-            CertificateError::Revoked => "revoked".into(),
-            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-                "not for server authentication".into()
-            }
-            other => format!("{other:?}"),
-        },
-        other => other.to_string(),
-    }
-}
-
 impl ServerCertVerifier for Recorder {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
+        // The name is not judged here: `hostname_match` is its own verdict.
+        _server_name: &ServerName<'_>,
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        let web = verdict(self.anchors.web.verify_server_cert(
+        let now = now.as_secs() as i64;
+        let algorithms = &self.anchors.provider.signature_verification_algorithms;
+        let web = trust::judge(
+            &self.anchors.web,
+            algorithms,
             end_entity,
             intermediates,
-            server_name,
-            ocsp_response,
             now,
-        ));
-        let bundle = self.anchors.bundle.as_ref().map(|v| {
-            verdict(v.verify_server_cert(
-                end_entity,
-                intermediates,
-                server_name,
-                ocsp_response,
-                now,
-            ))
-        });
+        );
+        let bundle = self
+            .anchors
+            .bundle
+            .as_ref()
+            .map(|roots| trust::judge(roots, algorithms, end_entity, intermediates, now));
         let mut chain = vec![end_entity.clone().into_owned()];
         chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Seen {

@@ -15,6 +15,7 @@ pub mod config;
 pub mod handshake;
 pub mod legacy;
 pub mod output;
+pub mod trust;
 mod view;
 
 use std::time::Duration;

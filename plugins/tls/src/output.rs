@@ -92,9 +92,11 @@ pub struct CertInfo {
 /// A trust verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trust {
-    /// Whether the chain leads to a trusted root and is valid for the name now.
+    /// Whether the chain sent leads to a trusted root through CAs allowed to issue server
+    /// certificates. The name and the dates are their own verdicts (`hostname_match`,
+    /// `expired`, `not_yet_valid`).
     pub trusted: bool,
-    /// Why not, in words ("unknown issuer", "expired", "not valid for the name").
+    /// Why not, in words ("unknown issuer", "the server's certificate is a CA certificate").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
