@@ -22,8 +22,11 @@ pub const TLS11: u16 = 0x0302;
 /// The versions tested here, newest first.
 pub const LEGACY: [u16; 3] = [TLS11, TLS10, SSL3];
 
+/// The longest record body TLS allows (a compressed or encrypted one: 2^14 + 2048).
+const MAX_BODY: usize = (1 << 14) + 2048;
+
 /// Most bytes read from the server: one full record.
-const MAX_RECORD: usize = 5 + (1 << 14) + 2048;
+const MAX_RECORD: usize = 5 + MAX_BODY;
 
 /// The name of a protocol version (`TLSv1.0`).
 pub fn version_name(v: u16) -> String {
@@ -109,6 +112,10 @@ pub enum Reply {
     NotTls,
     /// Not a whole record yet.
     Incomplete,
+    /// The connection closed before the server sent a byte.
+    Closed,
+    /// Framed like TLS but impossible or cut off; says what was wrong.
+    Garbled(String),
 }
 
 /// Reads the server's first record. Never panics, whatever the bytes.
@@ -124,6 +131,11 @@ pub fn parse_reply(bytes: &[u8]) -> Reply {
         return Reply::NotTls;
     }
     let len = usize::from(u16::from_be_bytes([bytes[3], bytes[4]]));
+    if len > MAX_BODY {
+        return Reply::Garbled(format!(
+            "a record claims {len} bytes, more than TLS allows ({MAX_BODY})"
+        ));
+    }
     if bytes.len() < 5 + len {
         return Reply::Incomplete;
     }
@@ -140,7 +152,22 @@ pub fn parse_reply(bytes: &[u8]) -> Reply {
             }
             Reply::NotTls
         }
-        Err(_) => Reply::NotTls,
+        Err(_) => Reply::Garbled("the record cannot be parsed".into()),
+    }
+}
+
+/// What the bytes received say once the server has closed the connection: nothing is a
+/// refusal, half a record is no verdict.
+pub fn reply_at_close(bytes: &[u8]) -> Reply {
+    if bytes.is_empty() {
+        return Reply::Closed;
+    }
+    match parse_reply(bytes) {
+        Reply::Incomplete => Reply::Garbled(format!(
+            "the connection closed in the middle of a record (after {} bytes)",
+            bytes.len()
+        )),
+        reply => reply,
     }
 }
 
@@ -176,7 +203,12 @@ pub fn judge(offered: u16, reply: &Reply) -> (Support, String) {
         ),
         Reply::Alert(code) => (Support::No, format!("alert: {}", alert_name(*code))),
         Reply::NotTls => (Support::Unknown, "the reply is not TLS".into()),
-        Reply::Incomplete => (Support::No, "the server closed the connection".into()),
+        Reply::Garbled(why) => (Support::Unknown, format!("the reply is not usable: {why}")),
+        Reply::Incomplete => (
+            Support::Unknown,
+            "the reply stopped in the middle of a record".into(),
+        ),
+        Reply::Closed => (Support::No, "the server closed the connection".into()),
     }
 }
 
@@ -203,7 +235,7 @@ pub async fn test(
                 Err(e) => return Err(e),
             };
             if n == 0 {
-                return Ok(parse_reply(&buf));
+                return Ok(reply_at_close(&buf));
             }
             buf.extend_from_slice(&chunk[..n]);
             match parse_reply(&buf) {
@@ -286,7 +318,15 @@ mod tests {
             (vec![], Reply::Incomplete),
             (vec![22, 3, 1], Reply::Incomplete),
             (vec![22, 3, 1, 0, 40, 2], Reply::Incomplete),
-            (vec![22, 3, 1, 0, 1, 0xff], Reply::NotTls),
+            (
+                vec![22, 3, 1, 0, 1, 0xff],
+                Reply::Garbled("the record cannot be parsed".into()),
+            ),
+            // The audit's reply: a record claiming 65535 bytes was judged "no".
+            (
+                vec![22, 3, 1, 0xff, 0xff, 2, 0, 0],
+                Reply::Garbled("a record claims 65535 bytes, more than TLS allows (18432)".into()),
+            ),
         ];
         for (bytes, want) in cases {
             assert_eq!(parse_reply(&bytes), want, "{bytes:?}");
@@ -300,6 +340,31 @@ mod tests {
             judge(TLS10, &Reply::Alert(70)),
             (Support::No, "alert: protocol_version".into())
         );
+    }
+
+    #[test]
+    fn half_or_impossible_records_are_unknown_with_the_reason() {
+        assert_eq!(reply_at_close(&[]), Reply::Closed);
+        assert_eq!(
+            judge(TLS11, &reply_at_close(&[])),
+            (Support::No, "the server closed the connection".into())
+        );
+        let cut = reply_at_close(&[22, 3, 1, 0, 40, 2, 0]);
+        assert_eq!(
+            judge(TLS11, &cut),
+            (
+                Support::Unknown,
+                "the reply is not usable: the connection closed in the middle of a record \
+                 (after 7 bytes)"
+                    .into()
+            )
+        );
+        let huge = reply_at_close(&[22, 3, 1, 0xff, 0xff, 2, 0, 0]);
+        assert_eq!(judge(TLS10, &huge).0, Support::Unknown);
+        assert!(judge(TLS10, &huge).1.contains("65535 bytes"));
+        assert_eq!(judge(SSL3, &Reply::Incomplete).0, Support::Unknown);
+        // A whole alert is still a refusal after the close.
+        assert_eq!(reply_at_close(&[21, 3, 1, 0, 2, 2, 70]), Reply::Alert(70));
     }
 
     #[test]
