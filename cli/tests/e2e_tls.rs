@@ -494,3 +494,43 @@ fn ip_only_mode_checks_the_address() {
     assert!(e.get("sni").is_none());
     assert_eq!(e["verdict"]["checked_name"], v4);
 }
+
+/// The audit's case: the default profile gave ports 30 s under a 15 s run, so a scan the run's
+/// deadline stopped left tls half a second. Now ports stops early enough for tls to have its
+/// reserve (`reserve-for-tls`, at most half the time left).
+#[test]
+fn a_scan_cut_by_the_run_deadline_leaves_tls_its_time() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    // Every port, few at a time: far more than the run's 5 s allows.
+    let path = profile(
+        "reserve",
+        "[collectors.ports]\nports = \"all\"\nmethod = \"connect\"\nmax-concurrency = 16\n\
+         timeout = \"30s\"\n",
+    );
+    let o = sonde(
+        &lab,
+        &[
+            target(),
+            "--ports",
+            "--json",
+            "--timeout",
+            "5s",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    let report = json(&o);
+    let ports_run = &report["collectors"]["ports"];
+    assert_eq!(ports_run["outcome"]["status"], "ok", "{ports_run}");
+    assert_eq!(report["sections"]["ports"]["complete"], false);
+    let ports_end = ports_run["end_ms"].as_f64().expect("end_ms");
+    // 5 s less the reserve (about 2.4 s: half of what was left) and the hand-back margin.
+    assert!(ports_end < 3_000.0, "ports ended at {ports_end} ms");
+    let tls_run = &report["collectors"]["tls"];
+    assert_eq!(tls_run["outcome"]["status"], "ok", "{tls_run}");
+    let tls = &report["sections"]["tls"];
+    let e = endpoint(tls, &addr::TARGET_V4.to_string(), ports::HTTPS);
+    assert!(e.get("failure").is_none(), "{e}");
+    assert_eq!(e["protocol"], "TLSv1.3");
+}
