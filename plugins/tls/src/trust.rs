@@ -240,6 +240,15 @@ mod tests {
         // A leaf judged long before its time: not yet valid, trusted chain all the same.
         let early = pki.leaf.chain[0].not_before - 86_400 * 365;
         assert_eq!(judge_identity(&roots, &pki.leaf, early), trusted());
+        // A CA certificate served as the leaf (what openssl's default self-signed certificate
+        // is): webpki's reason, through rustls's `Other`, in words.
+        let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        let ca_leaf = CertificateDer::from(pki.intermediate.der.clone());
+        let as_leaf = judge(&roots, &algorithms, &ca_leaf, &[], now());
+        assert_eq!(
+            as_leaf.error.as_deref(),
+            Some("the server's certificate is a CA certificate")
+        );
         let own = judge_identity(&roots, &pki.self_signed, now());
         assert!(!own.trusted);
         assert_eq!(own.error.as_deref(), Some("unknown issuer"));
