@@ -359,3 +359,46 @@ fn without_raw_sockets_syn_falls_back_to_connect_with_the_reason() {
     assert!(why.contains("needs root or CAP_NET_RAW"), "{why}");
     assert_exact(section, &PortSet::parse(spec).expect("spec"));
 }
+
+/// The audit's case: an address the network has no route to looked filtered (the connect
+/// errors were retried, then read as silence). r1 answers "network unreachable" for it, for
+/// the first few probes only (ICMP errors are rate-limited): the silent ports of an address
+/// that never answered are unreachable too.
+#[test]
+fn an_unreachable_address_is_an_error_not_filtered_ports() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let ip = sonde_lab::topology::paths::UNROUTED_V4.to_string();
+    let path = profile(
+        "unreachable",
+        "[collectors.ports]\nports = \"20-30\"\nmethod = \"connect\"\n",
+    );
+    let o = sonde(
+        &lab,
+        &[
+            &ip,
+            "--ports",
+            "--json",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    let report = json(&o);
+    let section = &report["sections"]["ports"];
+    let host = &section["hosts"][0];
+    assert_eq!(host["ip"], ip.as_str());
+    assert_eq!(host["counts"]["unreachable"], 11, "{host}");
+    assert_eq!(host["counts"]["filtered"], 0, "{host}");
+    assert_eq!(host["unreachable"], "20-30");
+    let error = host["error"].as_str().expect("an error for the address");
+    assert!(error.starts_with("no route to"), "{error}");
+    assert_eq!(section["complete"], false);
+    assert!(
+        section["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w.as_str() == Some(&format!("{ip}: {error}"))),
+        "{section}"
+    );
+}

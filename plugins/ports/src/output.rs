@@ -62,7 +62,8 @@ pub struct Counts {
     pub filtered: usize,
     /// Not classified: the deadline came before the probe, or cut it (or its retries) short.
     pub not_reached: usize,
-    /// Not probed: the system has no route to the address (or refused to send to it).
+    /// The address could not be reached: the system or a router said so (no route) and no
+    /// port of it answered.
     #[serde(default)]
     pub unreachable: usize,
 }
@@ -83,11 +84,10 @@ pub struct HostScan {
     /// Ports the deadline left unclassified, folded into ranges.
     #[serde(default, skip_serializing_if = "PortSet::is_empty")]
     pub not_reached: PortSet,
-    /// Ports that could not be probed because the address could not be reached from here
-    /// (`error` says why), folded into ranges.
+    /// Ports of an address that could not be reached (`error` says why), folded into ranges.
     #[serde(default, skip_serializing_if = "PortSet::is_empty")]
     pub unreachable: PortSet,
-    /// Why some ports of this address could not be probed ("no route to host ...").
+    /// Why the address could not be reached ("no route to host: ...").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The smoothed round trip measured, in microseconds, once the host answered.

@@ -96,14 +96,31 @@ impl Host {
             let mut open = std::mem::take(&mut f.open);
             open.sort_by_key(|p| p.port);
             open.dedup_by_key(|p| p.port);
+            // "Unreachable" from the system or a router is about the address only when no
+            // port of it answered: then the silent ports are unreachable too (routers
+            // rate-limit their ICMP errors, so most probes get none). An address that answered
+            // is reachable, and an unreachable error for one of its ports is a firewall's
+            // reject: filtered, as nmap reads it.
+            let reachable = !open.is_empty() || !f.closed.is_empty();
+            let mut filtered = std::mem::take(&mut f.filtered);
+            let mut unreachable = std::mem::take(&mut f.unreachable);
+            let mut why = f.unreachable_why.take();
+            if reachable {
+                filtered.append(&mut unreachable);
+                why = None;
+            } else if why.is_some() {
+                unreachable.append(&mut filtered);
+            }
             let closed = PortSet::from_ports(std::mem::take(&mut f.closed));
-            let filtered = PortSet::from_ports(std::mem::take(&mut f.filtered));
+            let filtered = PortSet::from_ports(filtered);
             let not_reached = PortSet::from_ports(std::mem::take(&mut f.not_reached));
-            let unreachable = PortSet::from_ports(std::mem::take(&mut f.unreachable));
-            let error = f
-                .unreachable_why
-                .take()
-                .map(|why| format!("{why}: {} ports could not be probed", unreachable.len()));
+            let unreachable = PortSet::from_ports(unreachable);
+            let error = why.map(|why| {
+                format!(
+                    "{why}: no port answered, {} ports unreachable",
+                    unreachable.len()
+                )
+            });
             HostScan {
                 ip: self.ip,
                 counts: Counts {
@@ -175,19 +192,33 @@ mod tests {
             floor: Duration::from_millis(50),
             ceiling: Duration::from_millis(500),
         };
+        // No port answered: the address is unreachable, its silent ports with it.
         let host = Host::new("192.0.2.1".parse().expect("ip"), bounds);
         host.unreachable(80, &std::io::Error::from_raw_os_error(113));
         host.unreachable(81, &std::io::Error::from_raw_os_error(101));
-        host.closed_unsampled(22);
+        host.filtered(82);
+        host.not_reached(83);
         let scan = host.finish();
-        assert_eq!(scan.unreachable.ports(), &[80, 81]);
-        assert_eq!(scan.counts.unreachable, 2);
+        assert_eq!(scan.unreachable.ports(), &[80, 81, 82]);
+        assert_eq!(scan.counts.unreachable, 3);
         assert_eq!(scan.counts.filtered, 0);
+        assert_eq!(scan.not_reached.ports(), &[83]);
         assert_eq!(
             scan.error.as_deref(),
-            Some("no route to host: 2 ports could not be probed")
+            Some("no route to host: no port answered, 3 ports unreachable")
         );
-        let fine = Host::new("192.0.2.2".parse().expect("ip"), bounds).finish();
-        assert!(fine.error.is_none() && fine.unreachable.is_empty());
+        // A port answered: the address is reachable; an unreachable reject is a firewall's.
+        let host = Host::new("192.0.2.2".parse().expect("ip"), bounds);
+        host.unreachable(80, &std::io::Error::from_raw_os_error(113));
+        host.closed_unsampled(22);
+        let scan = host.finish();
+        assert_eq!(scan.filtered.ports(), &[80]);
+        assert!(scan.unreachable.is_empty() && scan.error.is_none());
+        // Silence alone is filtered.
+        let host = Host::new("192.0.2.3".parse().expect("ip"), bounds);
+        host.filtered(80);
+        let scan = host.finish();
+        assert_eq!(scan.filtered.ports(), &[80]);
+        assert!(scan.unreachable.is_empty() && scan.error.is_none());
     }
 }

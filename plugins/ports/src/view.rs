@@ -264,7 +264,7 @@ mod tests {
             unreachable: 100,
             ..Counts::default()
         };
-        lost.error = Some("no route to host: 100 ports could not be probed".into());
+        lost.error = Some("no route to host: no port answered, 100 ports unreachable".into());
         let out = PortsOutput {
             hosts: vec![out.hosts[0].clone(), lost],
             ..out
@@ -272,7 +272,9 @@ mod tests {
         let mut text = String::new();
         draw(&render(&out).items, 0, &mut text);
         assert!(
-            text.contains("  ! no route to host: 100 ports could not be probed  [Warn]\n"),
+            text.contains(
+                "  ! no route to host: no port answered, 100 ports unreachable  [Warn]\n"
+            ),
             "{text}"
         );
         assert!(text.contains("unreachable  1-100  [Warn]"), "{text}");
