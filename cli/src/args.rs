@@ -9,7 +9,8 @@ What is this host, how do I reach it, and is it healthy? One command.
 
 sonde inspects a target with collectors run as a dependency graph: dns first,
 then ping, traceroute, whois (RDAP and WHOIS), asn and geo in parallel; with
---ports, a port scan and, the moment it finds a TLS port, TLS inspection.
+--ports, a port scan and, as soon as the scan ends with a TLS port open, TLS
+inspection.
 Each collector starts the moment what it needs is done, with its own timeout,
 under one global deadline. A failing collector never stops the others; its
 error is kept in the report. Plugins join the graph like built-ins.
