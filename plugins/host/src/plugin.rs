@@ -14,7 +14,7 @@ use tokio::process::Command;
 
 use crate::error::{CallError, LoadError};
 use crate::library::Library;
-use crate::process::exchange;
+use crate::process::{die_with_sonde, exchange};
 
 /// How long loading and `describe` may take for a plugin the user named
 /// (in a profile's `[plugins]` table, or `plugins inspect`).
@@ -71,7 +71,11 @@ impl Runner {
         let cmd = match self {
             Runner::InProcess(lib) => return in_process(lib, call, stop).await,
             Runner::Isolated { library, child } => child.command(library),
-            Runner::Executable(path) => Command::new(path),
+            Runner::Executable(path) => {
+                let mut cmd = Command::new(path);
+                die_with_sonde(&mut cmd);
+                cmd
+            }
         };
         let out = exchange(cmd, text, stop).await?;
         String::from_utf8(out)

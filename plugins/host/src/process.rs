@@ -189,9 +189,12 @@ fn died(status: ExitStatus, stderr: &[u8], answered: bool) -> CallError {
 
 /// Has the process killed if sonde dies first. In a group of its own, a
 /// plugin no longer gets the terminal's Ctrl-C with sonde; this is how it
-/// still ends when sonde is interrupted or killed.
+/// still ends when sonde is interrupted or killed. For executables only:
+/// a `pre_exec` step makes the standard library fork instead of using
+/// `posix_spawn`, about 1 ms more per call (docs/benchmarks.md), so sonde's
+/// own isolated child sets this itself once it runs.
 #[allow(unsafe_code)]
-fn die_with_sonde(cmd: &mut Command) {
+pub(crate) fn die_with_sonde(cmd: &mut Command) {
     // SAFETY: the closure runs in the forked child before exec and only
     // makes one prctl(2) call, which is async-signal-safe; it allocates
     // nothing and takes no lock.
@@ -216,7 +219,6 @@ pub(crate) async fn exchange(
         // A group of its own, so that stopping it stops what it started.
         .process_group(0)
         .kill_on_drop(false);
-    die_with_sonde(&mut cmd);
     let program = cmd.as_std().get_program().to_string_lossy().into_owned();
     let child = cmd
         .spawn()
