@@ -34,6 +34,7 @@ Exit codes:
   2   a critical collector (dns by default) failed, or the global deadline passed
   64  bad usage, bad target or invalid profile
   70  internal error (a bug: please report it)
+  130 interrupted by Ctrl-C (143 for SIGTERM); plugin processes are stopped first
 
 Profiles are TOML files: built in (default, quick, full) or NAME.toml in
 $XDG_CONFIG_HOME/sonde/profiles (~/.config/sonde/profiles), which override

@@ -34,4 +34,8 @@ pub mod exit {
     pub const USAGE: u8 = 64;
     /// A bug in sonde.
     pub const INTERNAL: u8 = 70;
+    /// Interrupted by Ctrl-C (SIGINT), as shells report it (128 + 2).
+    pub const INTERRUPTED: u8 = 130;
+    /// Stopped by SIGTERM (128 + 15).
+    pub const TERMINATED: u8 = 143;
 }

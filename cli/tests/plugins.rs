@@ -223,8 +223,7 @@ fn executables_in_python_and_shell_are_plugins() {
     )
     .expect("script");
     for script in [&broken, &quitter] {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        make_executable(script);
     }
     let profile = profile(
         &dir,
@@ -271,16 +270,11 @@ fn the_plugins_folder_is_discovered_and_clashes_are_refused() {
     std::fs::copy(&faults, folder.join("libfaults.so")).expect("copy");
     std::fs::copy(&faults, folder.join("libfaults-again.so")).expect("copy");
     let fake_dns = folder.join("dns-impostor");
-    std::fs::write(
+    describing_script(
         &fake_dns,
-        "#!/bin/sh\necho '{\"name\":\"dns\",\"version\":\"6.6.6\",\"summary\":\"not the real one\",\"abi\":{\"major\":1,\"minor\":0}}'\n",
-    )
-    .expect("script");
+        r#"{"name":"dns","version":"6.6.6","summary":"not the real one","abi":{"major":1,"minor":0}}"#,
+    );
     std::fs::write(folder.join("README.txt"), "not a plugin").expect("readme");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&fake_dns, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
     let o = sonde(&dir, &["plugins", "list"], &[]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
@@ -436,15 +430,10 @@ fn inspect_validates_without_running() {
 fn a_plugin_that_ignores_sigterm_is_killed_at_its_deadline() {
     let dir = scratch("stubborn");
     let script = dir.join("stubborn.sh");
-    std::fs::write(
+    executable(
         &script,
         "#!/bin/sh\nread -r call\ncase \"$call\" in\n*describe*) echo '{\"name\":\"stubborn\",\"version\":\"1\",\"summary\":\"ignores SIGTERM\",\"abi\":{\"major\":1,\"minor\":0}}' ;;\n*) trap '' TERM; while :; do :; done ;;\nesac\n",
-    )
-    .expect("script");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
+    );
     let profile = profile(
         &dir,
         "[plugins.stubborn]\npath = \"stubborn.sh\"\n\n[collectors.stubborn]\ntimeout = \"300ms\"\n",
@@ -513,18 +502,13 @@ fn what_a_timed_out_plugin_started_is_stopped_with_it() {
     let dir = scratch("group");
     let pidfile = dir.join("sleep.pid");
     let script = dir.join("spawner.sh");
-    std::fs::write(
+    executable(
         &script,
         format!(
             "#!/bin/sh\nread -r call\ncase \"$call\" in\n*describe*) echo '{{\"name\":\"spawner\",\"version\":\"1\",\"summary\":\"starts a sleep and waits\",\"abi\":{{\"major\":1,\"minor\":0}}}}' ;;\n*) sleep 37 & echo $! > {}; wait ;;\nesac\n",
             pidfile.display()
         ),
-    )
-    .expect("script");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
+    );
     let profile = profile(
         &dir,
         "[plugins.spawner]\npath = \"spawner.sh\"\n\n[collectors.spawner]\ntimeout = \"300ms\"\n",
@@ -552,7 +536,16 @@ fn what_a_timed_out_plugin_started_is_stopped_with_it() {
 
 /// Writes an executable plugin whose manifest is `manifest`.
 fn describing_script(path: &Path, manifest: &str) {
-    std::fs::write(path, format!("#!/bin/sh\necho '{manifest}'\n")).expect("script");
+    executable(path, format!("#!/bin/sh\necho '{manifest}'\n"));
+}
+
+/// Writes `text` to `path` as an executable file.
+fn executable(path: &Path, text: impl AsRef<[u8]>) {
+    std::fs::write(path, text).expect("script");
+    make_executable(path);
+}
+
+fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
@@ -656,18 +649,13 @@ fn a_folder_plugin_that_hangs_describing_costs_two_seconds_and_leaves_nothing() 
     std::fs::create_dir_all(&folder).expect("folder");
     let pidfile = dir.join("sleep.pid");
     let script = folder.join("hangs");
-    std::fs::write(
+    executable(
         &script,
         format!(
             "#!/bin/sh\nsleep 37 &\necho $! > {}\nwait\n",
             pidfile.display()
         ),
-    )
-    .expect("script");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
+    );
     let start = Instant::now();
     let o = sonde(&dir, &["collectors", "list"], &[]);
     let took = start.elapsed();
@@ -687,48 +675,79 @@ fn a_folder_plugin_that_hangs_describing_costs_two_seconds_and_leaves_nothing() 
     );
 }
 
-#[test]
-fn an_executable_plugin_dies_with_an_interrupted_sonde() {
-    let dir = scratch("interrupted");
-    let pidfile = dir.join("plugin.pid");
-    let script = dir.join("waits.sh");
-    std::fs::write(
-        &script,
+/// Starts `sonde localhost` with an executable plugin `name` whose run does
+/// `run` (shell), and returns once the plugin has written `pidfile`.
+fn sonde_with_running_plugin(
+    dir: &Path,
+    name: &str,
+    run: &str,
+    pidfile: &Path,
+) -> std::process::Child {
+    executable(
+        &dir.join(format!("{name}.sh")),
         format!(
-            "#!/bin/sh\nread -r call\ncase \"$call\" in\n*describe*) echo '{{\"name\":\"waits\",\"version\":\"1\",\"summary\":\"waits\",\"abi\":{{\"major\":1,\"minor\":0}}}}' ;;\n*) echo $$ > {}; while :; do sleep 1; done ;;\nesac\n",
-            pidfile.display()
+            "#!/bin/sh\nread -r call\ncase \"$call\" in\n*describe*) echo '{{\"name\":\"{name}\",\"version\":\"1\",\"summary\":\"runs until stopped\",\"abi\":{{\"major\":1,\"minor\":0}}}}' ;;\n*) {run} ;;\nesac\n"
         ),
-    )
-    .expect("script");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
-    let profile = profile(
-        &dir,
-        "[plugins.waits]\npath = \"waits.sh\"\n\n[collectors.waits]\ntimeout = \"30s\"\n",
     );
-    let mut sonde = std::process::Command::new(env!("CARGO_BIN_EXE_sonde"))
+    let profile = profile(
+        dir,
+        &format!(
+            "[plugins.{name}]\npath = \"{name}.sh\"\n\n[collectors.{name}]\ntimeout = \"30s\"\n"
+        ),
+    );
+    let sonde = std::process::Command::new(env!("CARGO_BIN_EXE_sonde"))
         .args(["localhost", "--profile", profile.to_str().expect("utf-8")])
         .env("SONDE_CONFIG_DIR", dir.join("config"))
         .env("SONDE_DATA_DIR", dir.join("data"))
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("sonde starts");
     let started = (0..100).any(|_| {
         std::thread::sleep(Duration::from_millis(50));
-        std::fs::read_to_string(&pidfile).is_ok_and(|p| p.ends_with('\n'))
+        std::fs::read_to_string(pidfile).is_ok_and(|p| p.ends_with('\n'))
     });
     assert!(started, "the plugin never ran");
-    // Ctrl-C reaches sonde's group, no longer the plugin's.
+    sonde
+}
+
+fn send(signal: &str, child: &std::process::Child) {
     let _ = std::process::Command::new("kill")
-        .args(["-INT", &sonde.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status();
+}
+
+#[test]
+fn an_executable_plugin_dies_with_a_killed_sonde() {
+    let dir = scratch("killed");
+    let pidfile = dir.join("plugin.pid");
+    let run = format!("echo $$ > {}; while :; do sleep 1; done", pidfile.display());
+    let mut sonde = sonde_with_running_plugin(&dir, "waits", &run, &pidfile);
+    // SIGKILL leaves sonde no time to stop anything: the parent-death signal does.
+    send("-KILL", &sonde);
     let _ = sonde.wait();
+    let (pid, gone) = written_pid_goes_away(&pidfile);
+    assert!(gone, "the plugin (pid {pid}) outlived the killed sonde");
+}
+
+#[test]
+fn an_interrupted_sonde_stops_what_its_plugins_started_and_exits_130() {
+    let dir = scratch("interrupted");
+    let pidfile = dir.join("sleep.pid");
+    let run = format!("sleep 37 & echo $! > {}; wait", pidfile.display());
+    let sonde = sonde_with_running_plugin(&dir, "starts", &run, &pidfile);
+    // Ctrl-C reaches sonde's group, not the plugin's: sonde stops the
+    // plugin's group, and with it what the plugin started.
+    send("-INT", &sonde);
+    let out = sonde.wait_with_output().expect("sonde ends");
     let (pid, gone) = written_pid_goes_away(&pidfile);
     assert!(
         gone,
-        "the plugin (pid {pid}) outlived the interrupted sonde"
+        "the plugin's `sleep 37` (pid {pid}) outlived the interrupted sonde"
+    );
+    assert_eq!(out.status.code(), Some(130));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().last(),
+        Some("sonde: interrupted")
     );
 }
