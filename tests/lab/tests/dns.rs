@@ -268,3 +268,107 @@ fn the_big_txt_answer_is_truncated_over_udp_and_complete_over_tcp() {
     assert_eq!(texts, want);
     assert!(texts.iter().map(String::len).sum::<usize>() > usize::from(zone::MAX_UDP_PAYLOAD));
 }
+
+/// What `dig` (BIND's client: a DNS codec independent of the hickory code that both the lab
+/// server and sonde use) reads from the lab server, as zone-file lines with single spaces and
+/// the response's status; `None` when dig is not installed.
+fn dig(lab: &Lab, server: IpAddr, name: &str, record_type: RecordType, tcp: bool) -> Option<Dig> {
+    let mut args = vec![
+        format!("@{server}"),
+        "+norecurse".into(),
+        "+noall".into(),
+        "+answer".into(),
+        "+comments".into(),
+        "+time=2".into(),
+        "+tries=1".into(),
+        name.into(),
+        record_type.to_string(),
+    ];
+    if tcp {
+        args.push("+tcp".into());
+    }
+    let output = lab
+        .run_in(Role::Client, move || {
+            std::process::Command::new("dig").args(&args).output()
+        })
+        .expect("enter the client namespace");
+    let output = match output {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("dig: {e}"),
+    };
+    assert!(
+        output.status.success(),
+        "dig {name} {record_type}: {output:?}"
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let status = text
+        .split("status: ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("no status in dig's output: {text}"))
+        .to_string();
+    let mut answers: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    answers.sort();
+    Some(Dig { status, answers })
+}
+
+struct Dig {
+    status: String,
+    answers: Vec<String>,
+}
+
+#[test]
+fn dig_reads_every_record_type_as_the_zone_says() {
+    require_root_or_skip!();
+    let lab = Lab::start().unwrap();
+    let cases = [
+        (zone::TARGET_NAME, RecordType::A),
+        (zone::TARGET_NAME, RecordType::AAAA),
+        (zone::TARGET_NAME, RecordType::MX),
+        (zone::TARGET_NAME, RecordType::TXT),
+        (zone::TARGET_NAME, RecordType::CAA),
+        (zone::ORIGIN, RecordType::NS),
+        (zone::ORIGIN, RecordType::SOA),
+        (zone::ORIGIN, RecordType::TXT),
+    ];
+    let target_ptr = zone::reverse_name(IpAddr::V4(addr::TARGET_V4));
+    let cases = cases
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .chain([(target_ptr, RecordType::PTR)]);
+    for (name, record_type) in cases {
+        let want: Vec<String> = expected(&lab, &name, record_type)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(!want.is_empty(), "{name} {record_type} is in the zone");
+        for (server, tcp) in [
+            (IpAddr::V4(addr::DNS_V4), false),
+            (IpAddr::V6(addr::DNS_V6), true),
+        ] {
+            let Some(got) = dig(&lab, server, &name, record_type, tcp) else {
+                sonde_lab::report_skip(&sonde_lab::LabError::Unavailable(
+                    "dig is not installed (Debian: bind9-dnsutils)".into(),
+                ));
+                return;
+            };
+            assert_eq!(got.status, "NOERROR", "{name} {record_type} via {server}");
+            assert_eq!(got.answers, want, "{name} {record_type} via {server}");
+        }
+    }
+    let missing = dig(
+        &lab,
+        IpAddr::V4(addr::DNS_V4),
+        zone::NXDOMAIN_NAME,
+        RecordType::A,
+        false,
+    )
+    .expect("dig answered above");
+    assert_eq!(missing.status, "NXDOMAIN");
+    assert!(missing.answers.is_empty());
+}
