@@ -140,6 +140,11 @@ pub enum Command {
     /// List and inspect collector plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Print the JSON Schema of `--json` reports.
+    ///
+    /// It describes the section of every collector this sonde knows, plugins
+    /// included; docs/report.schema.json is this for the built-ins.
+    Schema,
     /// Runs a plugin library for an isolated call (used by sonde itself).
     #[command(name = "__plugin-child", hide = true)]
     PluginChild {

@@ -52,6 +52,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Some(Command::Plugins(cmd)) => plugins(&loading, cmd).await,
+        Some(Command::Schema) => {
+            print(&(serde_json::to_string_pretty(&report_schema(&setup.engine.registry))? + "\n"))?;
+            Ok(exit::OK)
+        }
         // Handled by `main` before the runtime starts.
         Some(Command::PluginChild { .. }) => Ok(exit::INTERNAL),
     }
@@ -335,6 +339,16 @@ fn profiles(setup: &Setup, cmd: ProfilesCommand) -> anyhow::Result<u8> {
             }
         }
     }
+}
+
+/// The report's JSON Schema with the section of every collector that
+/// describes its own.
+fn report_schema(registry: &Registry) -> serde_json::Value {
+    let sections: Vec<(String, serde_json::Value)> = registry
+        .iter()
+        .filter_map(|c| Some((c.spec().name.clone(), c.output_schema()?)))
+        .collect();
+    sonde_core::report::json_schema(sections.iter().map(|(n, s)| (n.as_str(), s.clone())))
 }
 
 fn collectors(registry: &Registry) -> String {

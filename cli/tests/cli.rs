@@ -295,3 +295,46 @@ fn collectors_list_names_every_builtin() {
         ]
     );
 }
+
+/// docs/report.schema.json is what `sonde schema` prints with the built-in
+/// collectors; `SONDE_UPDATE_SCHEMA=1 cargo test -p sonde --test cli` rewrites it.
+#[test]
+fn shipped_report_schema_is_what_sonde_schema_prints() {
+    let o = sonde(&["schema"]);
+    assert_eq!(o.status.code(), Some(0));
+    let printed = String::from_utf8(o.stdout).expect("utf-8");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/report.schema.json");
+    if std::env::var_os("SONDE_UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &printed).expect("write the schema");
+    }
+    let shipped = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        shipped == printed,
+        "docs/report.schema.json is out of date; rerun with SONDE_UPDATE_SCHEMA=1"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&printed).expect("JSON");
+    let sections = schema["properties"]["sections"]["properties"]
+        .as_object()
+        .expect("sections are described");
+    let names: Vec<&str> = sections.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "asn",
+            "dns",
+            "geo",
+            "hop-asn",
+            "ping",
+            "ports",
+            "tls",
+            "traceroute",
+            "whois"
+        ]
+    );
+    // Every reference points at a definition that is there.
+    let defs = schema["$defs"].as_object().expect("$defs");
+    for reference in printed.split("\"$ref\": \"#/$defs/").skip(1) {
+        let name = reference.split('"').next().unwrap_or_default();
+        assert!(defs.contains_key(name), "dangling $ref to {name}");
+    }
+}

@@ -751,3 +751,33 @@ fn an_interrupted_sonde_stops_what_its_plugins_started_and_exits_130() {
         Some("sonde: interrupted")
     );
 }
+
+#[test]
+fn sonde_schema_describes_a_plugins_section_with_its_manifests_output_schema() {
+    let dir = scratch("report-schema");
+    let lib = example_library("sonde-plugin-http");
+    let profile = profile(
+        &dir,
+        &format!("[plugins.http]\npath = \"{}\"\n", lib.display()),
+    );
+    let o = sonde(
+        &dir,
+        &["schema", "--profile", profile.to_str().expect("utf-8")],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let http = &schema["properties"]["sections"]["properties"]["http"];
+    // As the plugin's manifest declares it (plugins/examples/http).
+    assert_eq!(http["type"], "object", "{http}");
+    assert_eq!(
+        http["required"],
+        serde_json::json!(["host", "address", "checks"])
+    );
+    assert_eq!(
+        http["properties"]["checks"]["items"]["properties"]["scheme"]["enum"],
+        serde_json::json!(["http", "https"])
+    );
+    // The built-ins are described beside it.
+    assert!(schema["properties"]["sections"]["properties"]["dns"].is_object());
+}

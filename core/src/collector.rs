@@ -380,6 +380,12 @@ pub trait Collector: Send + Sync {
 
     /// Describes a section (possibly from an older report) as text.
     fn view(&self, section: &serde_json::Value) -> View;
+
+    /// The JSON Schema of its section, for the report's schema; `None` when
+    /// the collector does not describe it.
+    fn output_schema(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// The convenient trait built-in collectors implement.
@@ -387,8 +393,8 @@ pub trait Collector: Send + Sync {
 pub trait TypedCollector: Send + Sync + 'static {
     /// Its settings: `#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]`.
     type Config: DeserializeOwned + Default + Send + Sync + 'static;
-    /// Its section.
-    type Output: Serialize + DeserializeOwned + Send + Sync + 'static;
+    /// Its section; the `JsonSchema` derive documents it in the report's schema.
+    type Output: Serialize + DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static;
 
     /// The collector's declaration.
     fn spec(&self) -> Spec;
@@ -451,5 +457,9 @@ impl<T: TypedCollector> Collector for Typed<T> {
             Ok(output) => self.inner.view(&output),
             Err(_) => View::from_json(section),
         }
+    }
+
+    fn output_schema(&self) -> Option<serde_json::Value> {
+        Some(schemars::schema_for!(T::Output).to_value())
     }
 }

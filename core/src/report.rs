@@ -203,9 +203,31 @@ impl CollectError {
     }
 }
 
-/// The JSON Schema of [`Report`], as shipped in `docs/report.schema.json`.
-pub fn json_schema() -> serde_json::Value {
+/// The JSON Schema of [`Report`], with the layout of each section given in
+/// `sections` (collector name, the JSON Schema of its output, as
+/// [`Collector::output_schema`](crate::Collector::output_schema) gives it).
+/// `docs/report.schema.json` is this for the built-in collectors; a section
+/// not listed may hold any object (a plugin's, say).
+pub fn json_schema<'a>(
+    sections: impl IntoIterator<Item = (&'a str, serde_json::Value)>,
+) -> serde_json::Value {
+    use serde_json::Value;
     let mut schema = schemars::schema_for!(Report).to_value();
+    let mut defs = serde_json::Map::new();
+    let mut described = serde_json::Map::new();
+    for (name, mut section) in sections {
+        if let Some(obj) = section.as_object_mut() {
+            obj.remove("$schema");
+            if let Some(Value::Object(inner)) = obj.remove("$defs") {
+                for (def, mut body) in inner {
+                    prefix_refs(&mut body, name);
+                    defs.insert(format!("{name}.{def}"), body);
+                }
+            }
+        }
+        prefix_refs(&mut section, name);
+        described.insert(name.to_string(), section);
+    }
     if let Some(obj) = schema.as_object_mut() {
         obj.insert(
             "$id".into(),
@@ -214,11 +236,43 @@ pub fn json_schema() -> serde_json::Value {
         obj.insert(
             "description".into(),
             "A sonde report (`sonde TARGET --json`). `sections` holds one object per collector \
-             that produced output (its layout is the collector's; see docs/), `collectors` every \
-             planned collector's outcome and timing, `errors` the error of each one that did not \
-             succeed."
+             that produced output, laid out as its schema under `sections` says, `collectors` \
+             every planned collector's outcome and timing, `errors` the error of each one that \
+             did not succeed."
                 .into(),
         );
+        if let Some(Value::Object(all)) = obj.get_mut("$defs") {
+            all.extend(defs);
+        }
+        if let Some(sections) = obj
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("sections"))
+            .and_then(Value::as_object_mut)
+        {
+            sections.insert("properties".into(), Value::Object(described));
+        }
     }
     schema
+}
+
+/// Points a section schema's local references (`#/$defs/X`) at the report
+/// schema's `$defs`, where its definitions are kept as `NAME.X`.
+fn prefix_refs(value: &mut serde_json::Value, name: &str) {
+    use serde_json::Value;
+    match value {
+        Value::Object(obj) => {
+            for (key, inner) in obj.iter_mut() {
+                match inner {
+                    Value::String(target) if key == "$ref" => {
+                        if let Some(def) = target.strip_prefix("#/$defs/") {
+                            *target = format!("#/$defs/{name}.{def}");
+                        }
+                    }
+                    _ => prefix_refs(inner, name),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| prefix_refs(v, name)),
+        _ => {}
+    }
 }

@@ -12,7 +12,7 @@ use crate::output::Source;
 pub const DATABASE_ENV: &str = "SONDE_ASN_DB";
 
 /// The three DNS zones of Cymru's interface.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Zones {
     /// Where IPv4 origins are asked: `d.c.b.a.<origin>`.
     pub origin: String,

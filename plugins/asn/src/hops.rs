@@ -22,7 +22,7 @@ use crate::{batch, prepare, unanswered, AsnConfig, Prepared};
 pub const NAME: &str = "hop-asn";
 
 /// One address that answered at a hop, and what the lookup found for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HopAddressAsn {
     /// The address's PTR name, as traceroute found it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,7 +33,7 @@ pub struct HopAddressAsn {
 }
 
 /// One hop of a trace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HopAsn {
     /// The hop's TTL.
     pub ttl: u8,
@@ -42,7 +42,7 @@ pub struct HopAsn {
 }
 
 /// The hops of one trace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TraceAsn {
     /// The address traced to.
     pub destination: IpAddr,
@@ -51,7 +51,7 @@ pub struct TraceAsn {
 }
 
 /// The hop-asn collector's section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HopAsnOutput {
     /// Per trace, in traceroute's order.
     pub traces: Vec<TraceAsn>,

@@ -7,7 +7,19 @@ use serde::{Deserialize, Serialize};
 use sonde_core::SpecialRange;
 
 /// Where an answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Team Cymru's DNS interface (or zones in its format).
@@ -27,7 +39,7 @@ impl Source {
 }
 
 /// Where an AS name came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NameSource {
     /// Cymru's `AS<n>` TXT record.
@@ -50,7 +62,7 @@ impl NameSource {
 }
 
 /// How the lookup of one address ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// At least one origin AS was found.
@@ -76,11 +88,12 @@ impl Status {
 }
 
 /// One origin of an address: an AS announcing a prefix that covers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Origin {
     /// The origin AS number.
     pub asn: u32,
     /// The announced prefix.
+    #[schemars(with = "String")]
     pub prefix: IpNet,
     /// ISO 3166 country code of the prefix's registration, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,7 +110,7 @@ pub struct Origin {
 }
 
 /// What is known about one address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AddressAsn {
     /// The address.
     pub ip: IpAddr,
@@ -129,7 +142,7 @@ impl AddressAsn {
 }
 
 /// One autonomous system met in the answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AutonomousSystem {
     /// The AS number.
     pub asn: u32,
@@ -155,7 +168,7 @@ pub struct AutonomousSystem {
 }
 
 /// The answers for a batch of addresses.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Answers {
     /// One entry per address, in the order asked.
     pub addresses: Vec<AddressAsn>,
@@ -176,7 +189,7 @@ impl Answers {
 }
 
 /// The asn collector's section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AsnOutput {
     /// The sources tried, in order.
     pub sources: Vec<Source>,

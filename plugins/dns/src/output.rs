@@ -8,7 +8,19 @@ use std::net::{IpAddr, SocketAddr};
 use serde::{Deserialize, Serialize};
 
 /// A record type the collector asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum RecordType {
     /// IPv4 address.
     #[serde(rename = "A", alias = "a")]
@@ -63,7 +75,7 @@ impl fmt::Display for RecordType {
 }
 
 /// How a query ended. Response codes are values, not strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// NOERROR with at least one record of the type asked.
@@ -111,7 +123,7 @@ impl fmt::Display for Status {
 }
 
 /// Where an address or a name came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The target itself was this address.
@@ -137,7 +149,7 @@ impl Source {
 }
 
 /// The transport that carried the answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {
     /// UDP.
@@ -147,7 +159,7 @@ pub enum Transport {
 }
 
 /// One address of the target and where it came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Address {
     /// The address.
     pub ip: IpAddr,
@@ -156,7 +168,7 @@ pub struct Address {
 }
 
 /// One record of an answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Record {
     /// The owner name (differs from the queried name after a CNAME).
     pub name: String,
@@ -170,7 +182,7 @@ pub struct Record {
 
 /// A server that was tried and did not give a definite answer before the
 /// one reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServerAttempt {
     /// The server.
     pub server: SocketAddr,
@@ -182,7 +194,7 @@ pub struct ServerAttempt {
 }
 
 /// The result of one query (one name, one type).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Lookup {
     /// The name asked (for PTR, the `in-addr.arpa`/`ip6.arpa` name).
     pub name: String,
@@ -226,7 +238,7 @@ impl Lookup {
 }
 
 /// One link of a CNAME chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CnameLink {
     /// The alias.
     pub name: String,
@@ -237,7 +249,7 @@ pub struct CnameLink {
 }
 
 /// The reverse name(s) of one address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ptr {
     /// The address.
     pub ip: IpAddr,
@@ -255,7 +267,7 @@ impl Ptr {
 }
 
 /// Whose resolver was used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResolverSource {
     /// `/etc/resolv.conf`.
@@ -266,7 +278,7 @@ pub enum ResolverSource {
 
 /// The resolver settings a run used; other collectors can rebuild the same
 /// resolver from it with [`Resolver::from_info`](crate::Resolver::from_info).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResolverInfo {
     /// Where the server list came from.
     pub source: ResolverSource,
@@ -282,7 +294,7 @@ pub struct ResolverInfo {
 }
 
 /// Why the name was answered without DNS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LocalAnswer {
     /// `hosts` or `special_use`.
     pub source: Source,
@@ -291,7 +303,7 @@ pub struct LocalAnswer {
 }
 
 /// The dns collector's section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DnsOutput {
     /// The name asked about, or the address when the target was one.
     pub query: String,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sonde_core::SpecialRange;
 
 /// What kind of source answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     /// A MaxMind-format database file.
@@ -17,7 +17,7 @@ pub enum SourceKind {
 
 /// The source of the answers: which database (and when it was built) or
 /// which API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GeoSource {
     /// Database or HTTP.
     pub kind: SourceKind,
@@ -39,7 +39,7 @@ pub struct GeoSource {
 }
 
 /// How the lookup of one address ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// The source has a location for it.
@@ -53,7 +53,7 @@ pub enum Status {
 }
 
 /// A country: ISO code and name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Country {
     /// ISO 3166-1 alpha-2 code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,7 +64,7 @@ pub struct Country {
 }
 
 /// A region (first-level subdivision: state, province, Land...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Region {
     /// ISO 3166-2 code without the country part, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,7 +75,7 @@ pub struct Region {
 }
 
 /// Coordinates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Coordinates {
     /// Latitude, degrees.
     pub latitude: f64,
@@ -87,7 +87,7 @@ pub struct Coordinates {
 }
 
 /// What is known about where one address is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AddressGeo {
     /// The address.
     pub ip: IpAddr,
@@ -154,7 +154,7 @@ impl AddressGeo {
 }
 
 /// The geo collector's section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GeoOutput {
     /// Where the answers come from; none when every address was answered
     /// locally and no source was needed.

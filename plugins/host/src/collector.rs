@@ -262,4 +262,8 @@ impl Collector for PluginCollector {
             _ => View::from_json(section),
         }
     }
+
+    fn output_schema(&self) -> Option<Value> {
+        Some(self.manifest.output_schema.clone())
+    }
 }

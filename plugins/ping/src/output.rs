@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 /// How the probes were sent: the rung of the privilege ladder that ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// ICMP echo over a raw socket (root or CAP_NET_RAW).
@@ -28,7 +28,7 @@ impl Method {
 }
 
 /// What became of one probe.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "fate", rename_all = "snake_case")]
 pub enum Fate {
     /// The destination answered (echo reply; for TCP a SYN-ACK or a RST).
@@ -96,7 +96,7 @@ impl Fate {
 }
 
 /// One probe.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Probe {
     /// Its sequence number (0-based).
     pub seq: u16,
@@ -106,7 +106,7 @@ pub struct Probe {
 }
 
 /// Round-trip statistics, in milliseconds (stddev as ping's `mdev`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RttStats {
     /// Fastest.
     pub min_ms: f64,
@@ -144,7 +144,7 @@ pub fn round3(ms: f64) -> f64 {
 }
 
 /// The results for one address.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PingTarget {
     /// The address pinged.
     pub address: IpAddr,
@@ -225,7 +225,7 @@ impl PingTarget {
 }
 
 /// The ping collector's section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PingOutput {
     /// The rung of the privilege ladder that ran.
     pub method: Method,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::portspec::PortSet;
 
 /// The probe method a scan used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScanMethod {
     /// Full TCP connections.
@@ -28,7 +28,7 @@ impl ScanMethod {
 }
 
 /// What an open port said first, when banners were asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Banner {
     /// The bytes as text, non-printable bytes escaped (`\r`, `\n`, `\x00`).
     pub text: String,
@@ -37,7 +37,7 @@ pub struct Banner {
 }
 
 /// One open port.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpenPort {
     /// The port.
     pub port: u16,
@@ -52,7 +52,9 @@ pub struct OpenPort {
 }
 
 /// How many ports ended in each state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Counts {
     /// Accepted a connection (or answered SYN-ACK).
     pub open: usize,
@@ -69,7 +71,7 @@ pub struct Counts {
 }
 
 /// The scan of one target address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HostScan {
     /// The address scanned.
     pub ip: IpAddr,
@@ -107,7 +109,7 @@ impl HostScan {
 }
 
 /// The ports collector's section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PortsOutput {
     /// The method used.
     pub method: ScanMethod,

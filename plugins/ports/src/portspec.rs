@@ -162,6 +162,20 @@ impl Serialize for PortSet {
     }
 }
 
+/// In a report, a port set is the same compact text as in a profile.
+impl schemars::JsonSchema for PortSet {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PortSet".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "Ports as comma-separated numbers and ranges, e.g. `22,80,8000-8100`; empty for none."
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for PortSet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;

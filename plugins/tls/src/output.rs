@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 /// Why a handshake did not complete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// No TCP connection (refused, unreachable).
@@ -25,7 +25,7 @@ pub enum FailureKind {
 }
 
 /// A handshake that did not complete, as data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HandshakeFailure {
     /// Which kind of failure.
     pub kind: FailureKind,
@@ -34,7 +34,7 @@ pub struct HandshakeFailure {
 }
 
 /// A public key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KeyInfo {
     /// `RSA`, `ECDSA`, `Ed25519`, ... or the algorithm's OID.
     pub algorithm: String,
@@ -57,7 +57,7 @@ impl KeyInfo {
 }
 
 /// One certificate of the chain as the server sent it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CertInfo {
     /// Subject distinguished name (`CN=..., O=...`).
     pub subject: String,
@@ -90,7 +90,7 @@ pub struct CertInfo {
 }
 
 /// A trust verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Trust {
     /// Whether the chain sent leads to a trusted root through CAs allowed to issue server
     /// certificates. The name and the dates are their own verdicts (`hostname_match`,
@@ -102,7 +102,7 @@ pub struct Trust {
 }
 
 /// Everything judged about the certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verdict {
     /// Against the bundled web roots (Mozilla's, via webpki-roots).
     pub web_roots: Trust,
@@ -124,7 +124,7 @@ pub struct Verdict {
 }
 
 /// Whether a protocol version is accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Support {
     /// The server completed (or, for legacy versions, began) a handshake with it.
@@ -136,7 +136,7 @@ pub enum Support {
 }
 
 /// One protocol version's test.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VersionTest {
     /// `TLSv1.3`, `TLSv1.2`, `TLSv1.1`, `TLSv1.0`, `SSLv3`.
     pub version: String,
@@ -148,7 +148,7 @@ pub struct VersionTest {
 }
 
 /// The stapled OCSP response, when the server sent one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ocsp {
     /// Its size in bytes.
     pub bytes: usize,
@@ -157,7 +157,7 @@ pub struct Ocsp {
 }
 
 /// The inspection of one TLS port on one address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Endpoint {
     /// The address.
     pub ip: IpAddr,
@@ -204,7 +204,7 @@ pub struct Endpoint {
 }
 
 /// The tls collector's section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TlsOutput {
     /// The ports looked for (the configured list, or every open port).
     pub candidates: Vec<u16>,

@@ -11,7 +11,9 @@ pub const MAX_TTL: u8 = 64;
 pub const MAX_PROBES: u8 = 10;
 
 /// What the probes are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ProbeMethod {
     /// ICMP echo requests (as mtr and trippy do by default).

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ProbeMethod;
 
 /// How the probes were sent and answers read: the rung that ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MethodUsed {
     /// The probes: icmp, udp or tcp.
     pub probe: ProbeMethod,
@@ -24,7 +24,7 @@ pub struct MethodUsed {
 }
 
 /// What answered one probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
     /// A router: ICMP time exceeded.
@@ -36,7 +36,7 @@ pub enum Answer {
 }
 
 /// One probe's fate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HopProbe {
     /// Who answered; none for a probe without answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,7 +59,7 @@ pub struct HopProbe {
 }
 
 /// One address seen at a hop, with its reverse name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HopAddress {
     /// The address.
     pub ip: IpAddr,
@@ -69,7 +69,7 @@ pub struct HopAddress {
 }
 
 /// One TTL.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hop {
     /// The TTL (hop number).
     pub ttl: u8,
@@ -103,7 +103,7 @@ impl Hop {
 }
 
 /// Why a trace ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
     /// The destination answered.
@@ -119,7 +119,7 @@ pub enum EndReason {
 }
 
 /// How a trace ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct End {
     /// Why.
     pub reason: EndReason,
@@ -132,7 +132,7 @@ pub struct End {
 }
 
 /// The trace to one address.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Trace {
     /// The destination.
     pub destination: IpAddr,
@@ -155,7 +155,7 @@ pub struct Trace {
 }
 
 /// The traceroute collector's section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TracerouteOutput {
     /// Probes and rung used, and why.
     pub method: MethodUsed,

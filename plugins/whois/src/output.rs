@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// A registration protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Protocol {
     /// RDAP (RFC 9082/9083): JSON over HTTPS, servers found from IANA's bootstrap files.
@@ -33,7 +33,7 @@ impl fmt::Display for Protocol {
 }
 
 /// What is asked about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QueryKind {
     /// A registrable domain (`example.com`, `example.co.uk`).
@@ -76,7 +76,7 @@ pub fn field_text(value: &str) -> String {
 /// The fields people look for, read from an RDAP object or a WHOIS text.
 /// Every field is optional: registries publish different things, and
 /// privacy rules hide the registrant more often than not.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Record {
     /// The registry's handle (`2138514_DOMAIN_COM-VRSN`, `NET-203-0-113-0-1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,7 +183,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// Where the RDAP bootstrap data came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BootstrapSource {
     /// Fetched from the bootstrap URL during this run (and cached).
@@ -195,7 +195,7 @@ pub enum BootstrapSource {
 }
 
 /// One IANA bootstrap registry as used in this run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BootstrapUse {
     /// Which registry: `dns`, `ipv4`, `ipv6` or `asn`.
     pub registry: String,
@@ -212,7 +212,7 @@ pub struct BootstrapUse {
 }
 
 /// One RDAP entity (registrar, registrant, abuse contact...), from its jCard.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Entity {
     /// Its handle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -241,7 +241,7 @@ pub struct Entity {
 }
 
 /// An RDAP event: what happened when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {
     /// `registration`, `expiration`, `last changed`, ...
     pub action: String,
@@ -251,7 +251,7 @@ pub struct Event {
 
 /// One RDAP object (a domain, an IP network or an autnum), read from its
 /// JSON; the JSON itself is kept in [`RdapAnswer::raw`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RdapObject {
     /// `domain`, `ip network`, `autnum`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -305,7 +305,7 @@ pub struct RdapObject {
 }
 
 /// One RDAP answer: where it came from, what it said, and its raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RdapAnswer {
     /// The URL asked.
     pub url: String,
@@ -320,7 +320,7 @@ pub struct RdapAnswer {
 }
 
 /// What RDAP gave for one query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RdapLookup {
     /// The base URL the bootstrap registry named, when it named one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -349,7 +349,7 @@ pub struct RdapLookup {
 }
 
 /// How one WHOIS server handed the query on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferralKind {
     /// IANA's `refer:` line.
@@ -363,7 +363,7 @@ pub enum ReferralKind {
 }
 
 /// A referral found in a WHOIS answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Referral {
     /// The server named, `host` or `host:port`.
     pub server: String,
@@ -372,7 +372,7 @@ pub struct Referral {
 }
 
 /// One WHOIS server asked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WhoisHop {
     /// The server's name (or address), as referred to.
     pub server: String,
@@ -397,7 +397,7 @@ pub struct WhoisHop {
 }
 
 /// What port-43 WHOIS gave for one query.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WhoisLookup {
     /// The servers asked, in order, from IANA's to the last referral.
     pub hops: Vec<WhoisHop>,
@@ -412,7 +412,7 @@ pub struct WhoisLookup {
 }
 
 /// Everything found about one query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Lookup {
     /// What was asked: the registrable domain, the address, `AS64500`.
     pub query: String,
@@ -453,7 +453,7 @@ impl Lookup {
 }
 
 /// The whois collector's section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WhoisOutput {
     /// The target's name, when it was a name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
