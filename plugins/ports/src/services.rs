@@ -5,8 +5,9 @@
 //! sonde; it is not derived from nmap-services, whose licence forbids reuse. [`NAMES`] is a
 //! compact table of TCP service names from the IANA service-name and port-number registry (the
 //! names netbase's /etc/services carries for the registry, with the registry's own name where
-//! netbase differs); a port the registry leaves unnamed, or whose common use differs from its
-//! registration, has no name rather than a guess.
+//! netbase differs; the entries netbase lists as "not as allocated by IANA", such as Quagga's
+//! 2600-2608 or poppassd on 106, are left out); a port the registry leaves unnamed, or whose
+//! common use differs from its registration, has no name rather than a guess.
 
 /// Common TCP service ports, most common first; `top-N` takes the first N.
 pub const TOP: [u16; 280] = [
@@ -31,7 +32,7 @@ pub const TOP: [u16; 280] = [
 ];
 
 /// TCP service names from the IANA registry, sorted by port.
-pub const NAMES: [(u16, &str); 280] = [
+pub const NAMES: [(u16, &str); 243] = [
     (1, "tcpmux"),
     (7, "echo"),
     (9, "discard"),
@@ -55,7 +56,6 @@ pub const NAMES: [(u16, &str); 280] = [
     (88, "kerberos"),
     (102, "iso-tsap"),
     (104, "acr-nema"),
-    (106, "poppassd"),
     (110, "pop3"),
     (111, "sunrpc"),
     (113, "auth"),
@@ -105,14 +105,7 @@ pub const NAMES: [(u16, &str); 280] = [
     (655, "tinc"),
     (706, "silc"),
     (749, "kerberos-adm"),
-    (750, "kerberos4"),
-    (751, "kerberos-master"),
-    (754, "krb-prop"),
-    (775, "moira-db"),
-    (777, "moira-update"),
-    (783, "spamd"),
     (853, "domain-s"),
-    (871, "supfilesrv"),
     (873, "rsync"),
     (989, "ftps-data"),
     (990, "ftps"),
@@ -125,12 +118,8 @@ pub const NAMES: [(u16, &str); 280] = [
     (1093, "proofd"),
     (1094, "rootd"),
     (1099, "rmiregistry"),
-    (1127, "supfiledbg"),
     (1178, "skkserv"),
     (1194, "openvpn"),
-    (1236, "rmtcfg"),
-    (1313, "xtel"),
-    (1314, "xtelw"),
     (1352, "lotusnote"),
     (1433, "ms-sql-s"),
     (1521, "ncube-lm"),
@@ -153,7 +142,6 @@ pub const NAMES: [(u16, &str); 280] = [
     (2087, "eli"),
     (2101, "rtcm-sc104"),
     (2119, "gsigatekeeper"),
-    (2121, "iprop"),
     (2135, "gris"),
     (2181, "eforward"),
     (2375, "docker"),
@@ -166,15 +154,6 @@ pub const NAMES: [(u16, &str); 280] = [
     (2432, "codasrv"),
     (2433, "codasrv-se"),
     (2583, "mon"),
-    (2600, "zebrasrv"),
-    (2601, "zebra"),
-    (2602, "ripd"),
-    (2603, "ripngd"),
-    (2604, "ospfd"),
-    (2605, "bgpd"),
-    (2606, "ospf6d"),
-    (2607, "ospfapi"),
-    (2608, "isisd"),
     (2628, "dict"),
     (2792, "f5-globalsite"),
     (2811, "gsiftp"),
@@ -203,7 +182,6 @@ pub const NAMES: [(u16, &str); 280] = [
     (4373, "remctl"),
     (4444, "krb524"),
     (4460, "ntske"),
-    (4557, "fax"),
     (4559, "hylafax"),
     (4691, "mtn"),
     (4899, "radmin-port"),
@@ -220,10 +198,8 @@ pub const NAMES: [(u16, &str); 280] = [
     (5556, "freeciv"),
     (5601, "esmagent"),
     (5666, "nrpe"),
-    (5667, "nsca"),
     (5671, "amqps"),
     (5672, "amqp"),
-    (5680, "canna"),
     (5900, "rfb"),
     (5984, "couchdb"),
     (5985, "wsman"),
@@ -245,7 +221,6 @@ pub const NAMES: [(u16, &str); 280] = [
     (6446, "mysql-proxy"),
     (6514, "syslog-tls"),
     (6566, "sane-port"),
-    (6667, "ircd"),
     (6697, "ircs-u"),
     (6789, "smc-https"),
     (7000, "afs3-fileserver"),
@@ -257,7 +232,6 @@ pub const NAMES: [(u16, &str); 280] = [
     (8002, "teradataordbms"),
     (8008, "http-alt"),
     (8020, "intu-ec-svcdisc"),
-    (8021, "zope-ftp"),
     (8080, "http-alt"),
     (8081, "sunproxyadmin"),
     (8083, "us-srv"),
@@ -277,7 +251,6 @@ pub const NAMES: [(u16, &str); 280] = [
     (9001, "etlservicemgr"),
     (9090, "websm"),
     (9092, "XmlIpcRegSvc"),
-    (9098, "xinetd"),
     (9100, "pdl-datastream"),
     (9101, "bacula-dir"),
     (9102, "bacula-fd"),
@@ -287,19 +260,14 @@ pub const NAMES: [(u16, &str); 280] = [
     (9418, "git"),
     (9443, "tungsten-https"),
     (9667, "xmms2"),
-    (9673, "zope"),
     (10000, "ndmp"),
     (10050, "zabbix-agent"),
     (10051, "zabbix-trapper"),
     (10080, "amanda"),
-    (10081, "kamanda"),
-    (10082, "amandaidx"),
-    (10083, "amidxtape"),
     (10809, "nbd"),
     (11112, "dicom"),
     (11211, "memcache"),
     (11371, "hkp"),
-    (17004, "sgi-cad"),
     (17500, "db-lsp"),
     (20000, "dnp"),
     (22125, "dcap"),
@@ -307,11 +275,7 @@ pub const NAMES: [(u16, &str); 280] = [
     (22273, "wnn6"),
     (24554, "binkp"),
     (27017, "mongodb"),
-    (27374, "asp"),
     (30865, "csync2"),
-    (57000, "dircproxy"),
-    (60177, "tfido"),
-    (60179, "fido"),
 ];
 
 /// The IANA service name of a TCP port, if the registry names it.
@@ -354,5 +318,9 @@ mod tests {
         }
         assert_eq!(name(1), Some("tcpmux"));
         assert_eq!(name(65535), None);
+        // Names netbase lists as "not as allocated by IANA" are left out.
+        for port in [106, 2601, 6667, 60179] {
+            assert_eq!(name(port), None, "{port}");
+        }
     }
 }
