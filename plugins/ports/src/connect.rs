@@ -520,6 +520,66 @@ mod tests {
         assert_eq!(hosts[0].filtered.ports(), &[port], "{:?}", hosts[0]);
     }
 
+    /// Scans `port`, a [`silent_port`], with a first probe that waits 600 ms while the
+    /// listener's accept queue is emptied 300 ms in: the first SYN was dropped (and the
+    /// kernel's own SYN retransmission comes only after a second), a second SYN would be
+    /// answered.
+    async fn scan_port_freed_during_the_first_probe(
+        listener: &std::net::TcpListener,
+        port: u16,
+        retries: u8,
+    ) -> HostScan {
+        let mut p = params(Duration::from_secs(5));
+        p.retries = retries;
+        p.banner = None;
+        p.bounds.initial = Duration::from_millis(600);
+        p.bounds.ceiling = Duration::from_millis(600);
+        let drain = listener.try_clone().expect("listener");
+        drain.set_nonblocking(true).expect("nonblocking");
+        let freeing = tokio::spawn(async move {
+            sleep(Duration::from_millis(300)).await;
+            let mut accepted = Vec::new();
+            while let Ok((s, _)) = drain.accept() {
+                accepted.push(s);
+            }
+            accepted
+        });
+        let hosts = scan(
+            &["127.0.0.1".parse().expect("ip")],
+            &PortSet::from_ports(vec![port]),
+            p,
+        )
+        .await;
+        assert!(
+            !freeing.await.expect("drained").is_empty(),
+            "queue was full"
+        );
+        hosts.into_iter().next().expect("one host")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_port_that_answers_only_the_retry_is_open() {
+        let (listener, _held, port) = silent_port();
+        let h = scan_port_freed_during_the_first_probe(&listener, port, 1).await;
+        assert_eq!(
+            h.open.iter().map(|p| p.port).collect::<Vec<_>>(),
+            [port],
+            "{h:?}"
+        );
+        assert!(h.filtered.is_empty() && h.closed.is_empty(), "{h:?}");
+        // The first probe went unanswered: the verdict is the retry's.
+        assert_eq!(h.probes, 2, "{h:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_retries_the_same_port_is_filtered() {
+        let (listener, _held, port) = silent_port();
+        let h = scan_port_freed_during_the_first_probe(&listener, port, 0).await;
+        assert_eq!(h.filtered.ports(), &[port], "{h:?}");
+        assert!(h.open.is_empty(), "{h:?}");
+        assert_eq!(h.probes, 1, "{h:?}");
+    }
+
     #[tokio::test]
     async fn a_stop_time_already_past_reaches_nothing() {
         let ports = PortSet::from_ports(vec![1, 2, 3]);
