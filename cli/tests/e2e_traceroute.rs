@@ -1,8 +1,8 @@
 //! End to end: the real `sonde` traces lab hosts from the client namespace, as root (raw ICMP
 //! socket) and as an unprivileged user (ICMP datagram socket, then UDP with the error queue).
 //! Hop addresses and names are checked exactly against the lab: five routers to far, a silent
-//! router in front of hidden, a host that drops UDP. Needs root (network namespaces); skips
-//! visibly otherwise.
+//! router in front of hidden, a host that drops UDP, one that drops ICMP echo; IPv4 and IPv6
+//! alike. Needs root (network namespaces); skips visibly otherwise.
 
 mod lab_run;
 
@@ -39,33 +39,82 @@ fn hop_addresses(trace: &Value) -> Vec<Option<String>> {
         .collect()
 }
 
-fn hop_names(trace: &Value) -> Vec<String> {
-    trace["hops"]
-        .as_array()
-        .unwrap()
+/// Asserts every hop of `trace` in order: its TTL, its address (`None`: a silent hop), its PTR
+/// name, and its loss: 3 of 3 probes answered (0%) for an answering hop, 0 of 3 (100%) for a
+/// silent one.
+fn expect_hops(trace: &Value, want: &[Option<IpAddr>], names: &[Option<&str>]) {
+    let addrs: Vec<Option<String>> = want.iter().map(|a| a.map(|a| a.to_string())).collect();
+    assert_eq!(hop_addresses(trace), addrs, "{trace:#}");
+    let hops = trace["hops"].as_array().expect("hops");
+    let got: Vec<Option<&str>> = hops
         .iter()
-        .map(|h| h["addresses"][0]["name"].as_str().unwrap_or("").to_string())
-        .collect()
+        .map(|h| h["addresses"][0]["name"].as_str())
+        .collect();
+    assert_eq!(got, names, "{trace:#}");
+    for (i, (hop, want)) in hops.iter().zip(want).enumerate() {
+        let (received, loss) = if want.is_some() { (3, 0.0) } else { (0, 100.0) };
+        assert_eq!(hop["ttl"], i + 1, "{hop:#}");
+        assert_eq!(
+            (hop["sent"].as_u64(), hop["received"].as_u64()),
+            (Some(3), Some(received)),
+            "{hop:#}"
+        );
+        assert_eq!(hop["loss_percent"], loss, "{hop:#}");
+        assert_eq!(hop["probes"].as_array().map(Vec::len), Some(3), "{hop:#}");
+    }
 }
 
 fn expect_far(trace: &Value, v4: bool) {
-    let want: Vec<Option<String>> = if v4 {
-        paths::FAR_V4.iter().map(|a| Some(a.to_string())).collect()
+    let want: Vec<Option<IpAddr>> = if v4 {
+        paths::FAR_V4.iter().map(|&a| Some(a.into())).collect()
     } else {
-        paths::FAR_V6.iter().map(|a| Some(a.to_string())).collect()
+        paths::FAR_V6.iter().map(|&a| Some(a.into())).collect()
     };
-    assert_eq!(hop_addresses(trace), want, "{trace:#}");
-    assert_eq!(hop_names(trace), paths::FAR_NAMES);
+    expect_hops(trace, &want, &paths::FAR_NAMES.map(Some));
     assert_eq!(trace["reached"], true);
     assert_eq!(trace["end"]["reason"], "reached");
     assert_eq!(trace["end"]["hop"], 6);
-    for hop in trace["hops"].as_array().unwrap() {
-        assert_eq!(hop["loss_percent"], 0.0, "{hop:#}");
-        assert_eq!(
-            (hop["sent"].as_u64(), hop["received"].as_u64()),
-            (Some(3), Some(3))
-        );
-    }
+}
+
+/// client → hidden: r1 to r4 answer, the silent router (hop 5) never does, hidden answers at
+/// hop 6 and ends the trace.
+fn expect_hidden(trace: &Value, v4: bool) {
+    let want: Vec<Option<IpAddr>> = if v4 {
+        paths::HIDDEN_V4
+            .iter()
+            .map(|a| a.map(IpAddr::from))
+            .collect()
+    } else {
+        paths::HIDDEN_V6
+            .iter()
+            .map(|a| a.map(IpAddr::from))
+            .collect()
+    };
+    expect_hops(trace, &want, &paths::HIDDEN_NAMES);
+    assert_eq!(trace["reached"], true, "{trace:#}");
+    assert_eq!(trace["end"]["reason"], "reached");
+    assert_eq!(trace["end"]["hop"], 6);
+}
+
+/// A destination that never answers the probes (max-hops 8): r1 to r5 answer, hops 6 to 8
+/// are silent, and the trace ends in a timeout after hop 5.
+fn expect_silent_after_r5(trace: &Value, v4: bool) {
+    let mut want: Vec<Option<IpAddr>> = if v4 {
+        paths::TO_R5_V4.iter().map(|&a| Some(a.into())).collect()
+    } else {
+        paths::TO_R5_V6.iter().map(|&a| Some(a.into())).collect()
+    };
+    want.extend([None, None, None]);
+    let mut names: Vec<Option<&str>> = paths::FAR_NAMES[..5].iter().copied().map(Some).collect();
+    names.extend([None, None, None]);
+    expect_hops(trace, &want, &names);
+    assert_eq!(trace["reached"], false, "{trace:#}");
+    assert_eq!(trace["end"]["reason"], "timeout");
+    assert_eq!(trace["end"]["hop"], 5);
+    assert_eq!(
+        trace["end"]["detail"],
+        "no answer beyond hop 5: hops 6 to 8 stayed silent"
+    );
 }
 
 fn run(lab: &Lab, user: User, tag: &str, extra: &str, target: &str) -> Value {
@@ -111,28 +160,13 @@ fn paris_udp_shows_the_silent_router_as_a_silent_hop() {
     assert_eq!(tr["method"]["probe"], "udp");
     assert_eq!(tr["method"]["paris"], true);
     let t = trace(&tr, addr::HIDDEN_V4.into());
-    let want: Vec<Option<String>> = paths::HIDDEN_V4
-        .iter()
-        .map(|a| a.map(|a| a.to_string()))
-        .collect();
-    assert_eq!(hop_addresses(t), want, "{t:#}");
-    let silent = &t["hops"][4];
-    assert_eq!(silent["ttl"], 5);
-    assert_eq!(
-        (silent["sent"].as_u64(), silent["received"].as_u64()),
-        (Some(3), Some(0))
-    );
-    assert_eq!(silent["loss_percent"], 100.0);
-    assert_eq!(t["end"]["reason"], "reached");
+    expect_hidden(t, true);
+    assert_eq!(t["hops"][4]["ttl"], 5);
     assert_eq!(t["hops"][5]["probes"][0]["detail"], "port unreachable");
-    assert_eq!(t["hops"][5]["addresses"][0]["name"], "hidden.sonde.test");
-    // The IPv6 path has the same shape.
+    // The IPv6 path has the same shape, ended by ICMPv6's port unreachable.
     let t6 = trace(&tr, addr::HIDDEN_V6.into());
-    assert_eq!(t6["hops"][4]["loss_percent"], 100.0);
-    assert_eq!(
-        t6["hops"][5]["addresses"][0]["ip"],
-        addr::HIDDEN_V6.to_string()
-    );
+    expect_hidden(t6, false);
+    assert_eq!(t6["hops"][5]["probes"][0]["detail"], "port unreachable");
 }
 
 #[test]
@@ -146,23 +180,37 @@ fn udp_to_a_host_that_drops_it_ends_in_silence_after_r5() {
         "method = \"udp\"\n",
         "noudp.sonde.test",
     );
-    let t = trace(&tr, addr::NOUDP_V4.into());
-    let mut want: Vec<Option<String>> = paths::TO_R5_V4
-        .iter()
-        .map(|a| Some(a.to_string()))
-        .collect();
-    want.extend([None, None, None]);
-    assert_eq!(hop_addresses(t), want, "{t:#}");
-    for hop in &t["hops"].as_array().unwrap()[5..] {
-        assert_eq!(hop["loss_percent"], 100.0, "{hop:#}");
+    expect_silent_after_r5(trace(&tr, addr::NOUDP_V4.into()), true);
+    expect_silent_after_r5(trace(&tr, addr::NOUDP_V6.into()), false);
+}
+
+#[test]
+fn icmp_through_the_silent_router_shows_hop_5_silent_on_both_families() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let tr = run(&lab, User::Root, "tr-icmp-hidden", "", "hidden.sonde.test");
+    assert_eq!(tr["method"]["probe"], "icmp");
+    for (dest, v4) in [
+        (IpAddr::from(addr::HIDDEN_V4), true),
+        (addr::HIDDEN_V6.into(), false),
+    ] {
+        let t = trace(&tr, dest);
+        expect_hidden(t, v4);
+        // Echo replies, not errors, end an ICMP trace.
+        for probe in t["hops"][5]["probes"].as_array().unwrap() {
+            assert_eq!(probe["answer"], "reached", "{probe:#}");
+        }
     }
-    assert_eq!(t["reached"], false);
-    assert_eq!(t["end"]["reason"], "timeout");
-    assert_eq!(t["end"]["hop"], 5);
-    assert_eq!(
-        t["end"]["detail"],
-        "no answer beyond hop 5: hops 6 to 8 stayed silent"
-    );
+}
+
+#[test]
+fn icmp_to_a_host_that_drops_echo_ends_in_silence_after_r5() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let tr = run(&lab, User::Root, "tr-noecho", "", "noecho.sonde.test");
+    assert_eq!(tr["method"]["probe"], "icmp");
+    expect_silent_after_r5(trace(&tr, addr::NOECHO_V4.into()), true);
+    expect_silent_after_r5(trace(&tr, addr::NOECHO_V6.into()), false);
 }
 
 #[test]
@@ -250,7 +298,17 @@ fn without_privilege_the_rung_and_method_change_and_say_why() {
         tr["method"]["paris"], false,
         "a socket, so a port, per probe"
     );
-    expect_far(trace(&tr, addr::FAR_V4.into()), true);
+    for (dest, v4) in [
+        (IpAddr::from(addr::FAR_V4), true),
+        (addr::FAR_V6.into(), false),
+    ] {
+        let t = trace(&tr, dest);
+        expect_far(t, v4);
+        // far refuses port 80: each connect's RST ends the trace at hop 6.
+        for probe in t["hops"][5]["probes"].as_array().unwrap() {
+            assert_eq!(probe["detail"], "refused", "{probe:#}");
+        }
+    }
 }
 
 #[test]

@@ -160,8 +160,30 @@ pub mod paths {
         None,
         Some(super::addr::HIDDEN_V4),
     ];
-    /// The routers in front of noudp and noecho (the sixth hop is the host itself).
+    /// client → hidden over IPv6: the fifth hop (the silent router) never answers.
+    pub const HIDDEN_V6: [Option<Ipv6Addr>; 6] = [
+        Some(R1_CLIENT_V6),
+        Some(R2_R1_V6),
+        Some(R3_R2_V6),
+        Some(R4_R3_V6),
+        None,
+        Some(super::addr::HIDDEN_V6),
+    ];
+    /// The reverse names of [`HIDDEN_V4`]'s and [`HIDDEN_V6`]'s hops, `None` for the silent
+    /// one (it has no address in the trace, so no name).
+    pub const HIDDEN_NAMES: [Option<&str>; 6] = [
+        Some("r1.sonde.test"),
+        Some("r2.sonde.test"),
+        Some("r3.sonde.test"),
+        Some("r4.sonde.test"),
+        None,
+        Some("hidden.sonde.test"),
+    ];
+    /// The routers in front of noudp and noecho (the sixth hop is the host itself); their
+    /// names are the first five of [`FAR_NAMES`].
     pub const TO_R5_V4: [Ipv4Addr; 5] = [R1_CLIENT_V4, R2_R1_V4, R3_R2_V4, R4_R3_V4, R5_R4_V4];
+    /// [`TO_R5_V4`] over IPv6.
+    pub const TO_R5_V6: [Ipv6Addr; 5] = [R1_CLIENT_V6, R2_R1_V6, R3_R2_V6, R4_R3_V6, R5_R4_V6];
 
     /// An address no lab router has a route to: r1 answers "network unreachable".
     pub const UNROUTED_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 200);
