@@ -24,6 +24,18 @@ fn target<'a>(ping: &'a Value, ip: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no target {ip} in {ping:#}"))
 }
 
+/// The probes of a target that was sent `FAST`'s four: checks that four were sent and that
+/// each has its entry, in order, so loops over them cannot pass by finding none.
+fn four_probes(t: &Value) -> &[Value] {
+    assert_eq!(t["sent"], 4, "{t:#}");
+    let probes = t["probes"].as_array().expect("probes");
+    assert_eq!(probes.len(), 4, "one entry per probe sent: {t:#}");
+    for (seq, probe) in probes.iter().enumerate() {
+        assert_eq!(probe["seq"], seq, "{probe:#}");
+    }
+    probes
+}
+
 fn assert_all_answered(ping: &Value, ip: &str, ttl: Option<u64>) {
     let t = target(ping, ip);
     assert_eq!(
@@ -32,8 +44,7 @@ fn assert_all_answered(ping: &Value, ip: &str, ttl: Option<u64>) {
         "{t:#}"
     );
     assert_eq!(t["loss_percent"], 0.0);
-    for (seq, probe) in t["probes"].as_array().expect("probes").iter().enumerate() {
-        assert_eq!(probe["seq"], seq);
+    for probe in four_probes(t) {
         assert_eq!(probe["fate"], "reply", "{probe:#}");
         assert!(probe["rtt_ms"]
             .as_f64()
@@ -148,11 +159,9 @@ fn a_host_dropping_echo_fails_ping_alone() {
             (Some(4), Some(0))
         );
         assert_eq!(t["loss_percent"], 100.0);
-        assert!(t["probes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["fate"] == "timeout"));
+        for probe in four_probes(t) {
+            assert_eq!(probe["fate"], "timeout", "{probe:#}");
+        }
     }
 }
 
@@ -166,7 +175,8 @@ fn an_unrouted_address_is_unreachable_with_its_code_and_router() {
     let report = json(&o);
     let t = target(&report["sections"]["ping"], &ip);
     assert_eq!(t["received"], 0);
-    for probe in t["probes"].as_array().unwrap() {
+    assert_eq!(t["loss_percent"], 100.0);
+    for probe in four_probes(t) {
         assert_eq!(probe["fate"], "unreachable", "{probe:#}");
         assert_eq!(probe["code"], 0);
         assert_eq!(probe["reason"], "network unreachable");
@@ -217,11 +227,9 @@ fn without_privilege_ping_uses_the_datagram_socket_then_tcp() {
     let t = target(ping, &addr::FAR_V4.to_string());
     assert_eq!(t["port"], 443);
     assert_all_answered(ping, &addr::FAR_V4.to_string(), None);
-    assert!(t["probes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|p| p["detail"] == "refused"));
+    for probe in four_probes(t) {
+        assert_eq!(probe["detail"], "refused", "{probe:#}");
+    }
 }
 
 #[test]
