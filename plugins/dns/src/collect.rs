@@ -12,8 +12,8 @@ use crate::answer::reverse_name;
 use crate::config::DnsConfig;
 use crate::hosts::{self, Hosts, SpecialName};
 use crate::output::{
-    Address, DnsOutput, LocalAnswer, Lookup, Ptr, Record, RecordType, ResolverInfo, ResolverSource,
-    Source, Status,
+    Address, CnameLink, DnsOutput, LocalAnswer, Lookup, Ptr, Record, RecordType, ResolverInfo,
+    ResolverSource, SearchedName, Source, Status,
 };
 use crate::resolver::Resolver;
 
@@ -52,6 +52,8 @@ async fn gather(config: &DnsConfig, ctx: &Context) -> Result<DnsOutput, Failure>
             query_timeout_ms: config.query_timeout.as_millis() as u64,
             attempts: config.attempts,
             hosts_file,
+            search: config.search.clone().unwrap_or_default(),
+            ndots: config.ndots.unwrap_or(1),
         },
     };
     let mut out = DnsOutput {
@@ -59,6 +61,8 @@ async fn gather(config: &DnsConfig, ctx: &Context) -> Result<DnsOutput, Failure>
         is_address: ctx.target().ip().is_some(),
         resolver: info,
         local: None,
+        resolved_name: None,
+        searched: Vec::new(),
         addresses: Vec::new(),
         cname_chain: Vec::new(),
         lookups: Default::default(),
@@ -74,7 +78,8 @@ async fn gather(config: &DnsConfig, ctx: &Context) -> Result<DnsOutput, Failure>
                 out.local = Some(answer.1);
             } else {
                 let resolver = resolver.as_ref().map_err(Failure::failed)?;
-                resolve_name(resolver, name, config, deadline, &mut out).await?;
+                let names = resolver.candidates(name, typed_absolute(&ctx.target().input));
+                resolve_name(resolver, &names, config, deadline, &mut out).await;
             }
         }
         host => {
@@ -178,30 +183,65 @@ fn local_answer(
     Ok(None)
 }
 
-/// Asks every configured record type at once and fills `out`.
+/// Whether the user typed the name with a final dot (`host.example.`),
+/// which makes it absolute: no search domain is appended. The parsed target
+/// drops the dot, so this reads what was typed, bare or inside a URL.
+fn typed_absolute(input: &str) -> bool {
+    let input = input.trim();
+    let host = match input.split_once("://") {
+        Some((_, rest)) => {
+            let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
+            let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            host_port.split(':').next().unwrap_or_default()
+        }
+        None => input,
+    };
+    host.ends_with('.')
+}
+
+/// Asks for the addresses of each candidate name in turn until one has
+/// some, as the C library's search does, then the other record types of
+/// that name; fills `out`.
+///
+/// NXDOMAIN and NODATA move on to the next name. A server failure or
+/// timeout stops the search there and is reported, rather than letting a
+/// later name answer in place of one that could not be asked. The last
+/// candidate gets all its record types at once, as a name without search
+/// domains always did.
 async fn resolve_name(
     resolver: &Resolver,
-    name: &str,
+    names: &[String],
     config: &DnsConfig,
     deadline: Instant,
     out: &mut DnsOutput,
-) -> Result<(), Failure> {
+) {
     let mut types = config.record_types.clone();
     types.sort();
     types.dedup();
-    let queries = types.iter().map(|&t| async move {
-        match t {
-            RecordType::A | RecordType::Aaaa => resolver.lookup_addresses(name, t, deadline).await,
-            _ => resolver.lookup_until(name, t, deadline).await,
+    let (address_types, other_types): (Vec<RecordType>, Vec<RecordType>) = types
+        .iter()
+        .partition(|t| matches!(t, RecordType::A | RecordType::Aaaa));
+    for (i, name) in names.iter().enumerate() {
+        let last = i + 1 == names.len();
+        let asked = if last { &types } else { &address_types };
+        let results = lookup_types(resolver, name, asked, deadline).await;
+        out.lookups.clear();
+        out.cname_chain.clear();
+        keep(results, out);
+        let step = searched(name, out);
+        let status = step.status;
+        out.searched.push(step);
+        if status == Status::Answered {
+            out.resolved_name = Some(name.clone());
+            if !last {
+                let results = lookup_types(resolver, name, &other_types, deadline).await;
+                keep(results, out);
+            }
+            break;
         }
-    });
-    let results = join_all(queries).await;
-    for (lookup, chain) in results {
-        let t = lookup.record_type;
-        if matches!(t, RecordType::A | RecordType::Aaaa) && out.cname_chain.is_empty() {
-            out.cname_chain = chain;
+        if !status.is_definite() {
+            break;
         }
-        out.lookups.insert(t, lookup);
     }
     for t in [RecordType::A, RecordType::Aaaa] {
         let Some(lookup) = out.lookups.get(&t) else {
@@ -218,7 +258,66 @@ async fn resolve_name(
             }
         }
     }
-    Ok(())
+}
+
+/// Asks for the given record types of one name, all at once.
+async fn lookup_types(
+    resolver: &Resolver,
+    name: &str,
+    types: &[RecordType],
+    deadline: Instant,
+) -> Vec<(Lookup, Vec<CnameLink>)> {
+    let queries = types.iter().map(|&t| async move {
+        match t {
+            RecordType::A | RecordType::Aaaa => resolver.lookup_addresses(name, t, deadline).await,
+            _ => resolver.lookup_until(name, t, deadline).await,
+        }
+    });
+    join_all(queries).await
+}
+
+/// Files lookups in `out`, the first address chain as the CNAME chain.
+fn keep(results: Vec<(Lookup, Vec<CnameLink>)>, out: &mut DnsOutput) {
+    for (lookup, chain) in results {
+        let t = lookup.record_type;
+        if matches!(t, RecordType::A | RecordType::Aaaa) && out.cname_chain.is_empty() {
+            out.cname_chain = chain;
+        }
+        out.lookups.insert(t, lookup);
+    }
+}
+
+/// How asking `name` for addresses ended: answered when a lookup found an
+/// address; else the first failure (which stops the search); else NXDOMAIN
+/// or NODATA.
+fn searched(name: &str, out: &DnsOutput) -> SearchedName {
+    let asked: Vec<&Lookup> = [RecordType::A, RecordType::Aaaa]
+        .iter()
+        .filter_map(|t| out.lookups.get(t))
+        .collect();
+    let pick = asked
+        .iter()
+        .find(|l| l.status == Status::Answered && !l.records.is_empty())
+        .or_else(|| asked.iter().find(|l| !l.status.is_definite()))
+        .or_else(|| asked.iter().find(|l| l.status == Status::NxDomain))
+        .or_else(|| asked.first());
+    match pick {
+        Some(l) => SearchedName {
+            name: name.to_string(),
+            status: match l.status {
+                Status::Answered if l.records.is_empty() => Status::NoData,
+                status => status,
+            },
+            server: l.server,
+            detail: l.detail.clone(),
+        },
+        None => SearchedName {
+            name: name.to_string(),
+            status: Status::Error,
+            server: None,
+            detail: Some("no A or AAAA lookup was asked".into()),
+        },
+    }
 }
 
 /// "no A or AAAA record for NAME (NXDOMAIN from 192.0.2.53:53)".
@@ -246,7 +345,37 @@ fn no_address_cause(name: &str, out: &DnsOutput) -> String {
     if let Some(last) = out.cname_chain.last() {
         why = format!("alias of {}; {why}", last.target);
     }
-    format!("no {types} record for {name} ({why})")
+    let Some((last, before)) = out.searched.split_last().filter(|(_, b)| !b.is_empty()) else {
+        return format!("no {types} record for {name} ({why})");
+    };
+    // Search domains were applied: name every name tried and how it ended.
+    let mut tried: Vec<String> = before
+        .iter()
+        .map(|step| format!("{} ({})", step.name, describe_step(step)))
+        .collect();
+    tried.push(format!("{} ({why})", last.name));
+    let stopped = if last.status.is_definite() {
+        ""
+    } else {
+        "; the search stopped there, as the C library does on a server failure"
+    };
+    format!(
+        "no {types} record for {name}; tried {}{stopped}",
+        tried.join(", ")
+    )
+}
+
+/// One searched name's outcome in a few words, like [`describe`].
+fn describe_step(step: &SearchedName) -> String {
+    let server = step
+        .server
+        .map(|s| format!(" from {s}"))
+        .unwrap_or_default();
+    match (step.status, &step.detail) {
+        (Status::Timeout, Some(d)) => format!("timeout: {d}"),
+        (Status::Error, Some(d)) => format!("error{server}: {d}"),
+        (status, _) => format!("{status}{server}"),
+    }
 }
 
 /// A lookup's outcome in a few words: "NXDOMAIN from 192.0.2.53:53".
@@ -372,4 +501,26 @@ fn warn_about(out: &mut DnsOutput) {
         }
     }
     out.warnings.extend(warnings);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::typed_absolute;
+
+    #[test]
+    fn a_final_dot_as_typed_makes_the_name_absolute() {
+        let cases = [
+            ("myhost", false),
+            ("myhost.", true),
+            (" www.example.test. ", true),
+            ("https://www.example.test./", true),
+            ("https://user@www.example.test.:8443/a.b.", true),
+            ("https://www.example.test/path.", false),
+            ("http://myhost?q=a.", false),
+            ("https://myhost:443", false),
+        ];
+        for (input, want) in cases {
+            assert_eq!(typed_absolute(input), want, "{input}");
+        }
+    }
 }

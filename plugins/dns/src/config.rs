@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::output::RecordType;
+use crate::search::{check_suffix, MAX_NDOTS, MAX_SEARCH};
 
 /// Settings of the dns collector.
 ///
@@ -19,6 +20,8 @@ use crate::output::RecordType;
 /// ptr = true
 /// hosts-file = "/etc/hosts"
 /// use-hosts = true
+/// search = ["corp.example"]
+/// ndots = 1
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -41,6 +44,14 @@ pub struct DnsConfig {
     /// Whether names in the hosts file are answered from it, as the system
     /// resolver does.
     pub use_hosts: bool,
+    /// Domains appended to a name typed without a final dot, as resolv.conf's
+    /// `search` line does; unset means resolv.conf's list when the system's
+    /// servers are used, none otherwise.
+    pub search: Option<Vec<String>>,
+    /// Dots a name needs to be asked as it is before the search domains
+    /// (resolv.conf's `options ndots:N`, 0 to 15); unset means resolv.conf's
+    /// when the system's servers are used, 1 otherwise.
+    pub ndots: Option<u8>,
 }
 
 /// The record types asked for by default: all but PTR (see `ptr`).
@@ -65,6 +76,8 @@ impl Default for DnsConfig {
             ptr: true,
             hosts_file: PathBuf::from("/etc/hosts"),
             use_hosts: true,
+            search: None,
+            ndots: None,
         }
     }
 }
@@ -81,6 +94,8 @@ impl DnsConfig {
         check_attempts(self.attempts)?;
         check_query_timeout(self.query_timeout)?;
         check_record_types(&self.record_types)?;
+        check_search(self.search.as_deref().unwrap_or_default())?;
+        check_ndots(self.ndots)?;
         Ok(())
     }
 
@@ -132,6 +147,30 @@ fn check_record_types(types: &[RecordType]) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+fn check_search(search: &[String]) -> Result<(), String> {
+    if search.len() > MAX_SEARCH {
+        return Err(format!(
+            "search: {} domains are too many; allowed up to {MAX_SEARCH}",
+            search.len()
+        ));
+    }
+    for suffix in search {
+        check_suffix(suffix).map_err(|why| {
+            format!("search: `{suffix}` is not a domain ({why}); write \"corp.example\"")
+        })?;
+    }
+    Ok(())
+}
+
+fn check_ndots(ndots: Option<u8>) -> Result<(), String> {
+    match ndots {
+        Some(n) if n > MAX_NDOTS => Err(format!(
+            "ndots: {n} is out of range; allowed 0 to {MAX_NDOTS}, as in resolv.conf"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Parses `ip`, `ip:port` or `[v6]:port`; the port defaults to 53.
@@ -257,6 +296,42 @@ mod tests {
                 },
                 None,
             ),
+            (
+                DnsConfig {
+                    search: Some(vec!["corp.example".into(), "lab.example.".into()]),
+                    ndots: Some(15),
+                    ..base.clone()
+                },
+                None,
+            ),
+            (
+                DnsConfig {
+                    search: Some(vec!["corp.example".into(), "".into()]),
+                    ..base.clone()
+                },
+                Some("search: `` is not a domain (it is empty)"),
+            ),
+            (
+                DnsConfig {
+                    search: Some(vec!["bad..example".into()]),
+                    ..base.clone()
+                },
+                Some("search: `bad..example` is not a domain"),
+            ),
+            (
+                DnsConfig {
+                    search: Some(vec!["a.example".into(); 33]),
+                    ..base.clone()
+                },
+                Some("search: 33 domains are too many; allowed up to 32"),
+            ),
+            (
+                DnsConfig {
+                    ndots: Some(16),
+                    ..base.clone()
+                },
+                Some("ndots: 16 is out of range; allowed 0 to 15"),
+            ),
         ];
         for (config, want) in cases {
             match (config.check(), want) {
@@ -278,6 +353,8 @@ mod tests {
             ptr = false
             hosts-file = "/tmp/hosts"
             use-hosts = false
+            search = ["corp.example"]
+            ndots = 2
             "#,
         )
         .expect("valid settings");
@@ -287,6 +364,8 @@ mod tests {
             vec![RecordType::A, RecordType::Aaaa, RecordType::Mx]
         );
         assert!(!config.ptr && !config.use_hosts);
+        assert_eq!(config.search, Some(vec!["corp.example".to_string()]));
+        assert_eq!(config.ndots, Some(2));
         let err = toml::from_str::<DnsConfig>("resolver = \"1.1.1.1\"").expect_err("unknown key");
         assert!(
             err.to_string().contains("unknown field `resolver`"),

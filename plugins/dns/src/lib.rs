@@ -16,6 +16,7 @@ pub mod config;
 pub mod hosts;
 pub mod output;
 pub mod resolver;
+pub mod search;
 mod view;
 
 use std::sync::Arc;
@@ -27,7 +28,7 @@ pub use answer::reverse_name;
 pub use config::DnsConfig;
 pub use output::{
     Address, CnameLink, DnsOutput, LocalAnswer, Lookup, Ptr, Record, RecordType, ResolverInfo,
-    ResolverSource, ServerAttempt, Source, Status, Transport,
+    ResolverSource, SearchedName, ServerAttempt, Source, Status, Transport,
 };
 pub use resolver::{lookup_txt, LookupError, Resolver, ResolverError};
 

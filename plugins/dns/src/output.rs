@@ -291,6 +291,34 @@ pub struct ResolverInfo {
     /// The hosts file consulted, when it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosts_file: Option<String>,
+    /// Domains appended to a name typed without a final dot (resolv.conf's
+    /// `search`, or the `search` setting).
+    #[serde(default)]
+    pub search: Vec<String>,
+    /// Dots a name needs to be asked as it is before the search domains.
+    #[serde(default = "one")]
+    pub ndots: u8,
+}
+
+fn one() -> u8 {
+    1
+}
+
+/// One name asked for the target's addresses while applying the search
+/// list, and how its A/AAAA lookups ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SearchedName {
+    /// The name asked.
+    pub name: String,
+    /// `answered` when it had an address; otherwise why not (NXDOMAIN and
+    /// NODATA move on to the next name, a failure stops the search).
+    pub status: Status,
+    /// The server whose reply this is, or the last one tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<SocketAddr>,
+    /// Extra words for `error` and `timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Why the name was answered without DNS.
@@ -314,9 +342,19 @@ pub struct DnsOutput {
     /// Set when the name was answered locally and nothing was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<LocalAnswer>,
+    /// The name the addresses were found under: `query` itself or `query`
+    /// with a search domain appended. Unset when DNS gave no address or was
+    /// not asked (an address, the hosts file, a special-use name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_name: Option<String>,
+    /// Every name asked for the addresses, in order, when DNS was asked:
+    /// the search list applied to `query`, ending with the one that answered
+    /// or with the one that stopped the search.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub searched: Vec<SearchedName>,
     /// The target's addresses, IPv4 first, with their sources.
     pub addresses: Vec<Address>,
-    /// The CNAME chain from `query` to the name holding the addresses.
+    /// The CNAME chain from the resolved name to the name holding the addresses.
     #[serde(default)]
     pub cname_chain: Vec<CnameLink>,
     /// Per record type, what the servers said.
@@ -338,12 +376,19 @@ impl DnsOutput {
         self.addresses.iter().map(|a| a.ip).collect()
     }
 
+    /// The fully-qualified name the target stands for: the resolved name
+    /// when search domains were applied, else `query`. Collectors that use
+    /// the target's name (SNI, WHOIS) should use this one.
+    pub fn name(&self) -> &str {
+        self.resolved_name.as_deref().unwrap_or(&self.query)
+    }
+
     /// The name the addresses belong to (the end of the CNAME chain).
     pub fn canonical_name(&self) -> &str {
         self.cname_chain
             .last()
             .map(|l| l.target.as_str())
-            .unwrap_or(&self.query)
+            .unwrap_or(self.name())
     }
 
     /// The lookup of one record type, when it was asked.

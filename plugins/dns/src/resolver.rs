@@ -29,6 +29,7 @@ use crate::config::{DnsConfig, MAX_ATTEMPTS, MAX_QUERY_TIMEOUT};
 use crate::output::{
     CnameLink, Lookup, RecordType, ResolverInfo, ResolverSource, ServerAttempt, Status, Transport,
 };
+use crate::search;
 
 /// Why a resolver could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -48,23 +49,30 @@ pub struct Resolver {
     source: ResolverSource,
     query_timeout: Duration,
     attempts: u8,
+    search: Vec<String>,
+    ndots: u8,
 }
 
 impl Resolver {
-    /// Asks these servers, 2 s per query and server, 2 UDP sends.
+    /// Asks these servers, 2 s per query and server, 2 UDP sends, with no
+    /// search domains (ndots 1).
     pub fn new(nameservers: Vec<SocketAddr>) -> Self {
         Resolver {
             nameservers,
             source: ResolverSource::Configured,
             query_timeout: Duration::from_secs(2),
             attempts: 2,
+            search: Vec::new(),
+            ndots: 1,
         }
     }
 
-    /// Asks the servers of `/etc/resolv.conf`.
+    /// Asks the servers of `/etc/resolv.conf`, with its search list and
+    /// ndots.
     pub fn system() -> Result<Self, ResolverError> {
-        let (config, _) = hickory_resolver::system_conf::read_system_conf()
+        let (config, opts) = hickory_resolver::system_conf::read_system_conf()
             .map_err(|e| ResolverError::System(e.to_string()))?;
+        let (search, ndots) = search::from_system(&config, &opts);
         let mut servers: Vec<SocketAddr> = Vec::new();
         for ns in config.name_servers() {
             let port = ns.connections.first().map(|c| c.port).unwrap_or(53);
@@ -78,6 +86,8 @@ impl Resolver {
         }
         Ok(Resolver {
             source: ResolverSource::System,
+            search,
+            ndots,
             ..Resolver::new(servers)
         })
     }
@@ -85,11 +95,17 @@ impl Resolver {
     /// The resolver the dns collector's settings describe.
     pub fn from_config(config: &DnsConfig) -> Result<Self, ResolverError> {
         let servers = config.nameserver_addrs().map_err(ResolverError::Settings)?;
-        let resolver = if servers.is_empty() {
+        let mut resolver = if servers.is_empty() {
             Resolver::system()?
         } else {
             Resolver::new(servers)
         };
+        if let Some(search) = &config.search {
+            resolver = resolver.with_search(search.clone());
+        }
+        if let Some(ndots) = config.ndots {
+            resolver = resolver.with_ndots(ndots);
+        }
         Ok(resolver
             .with_query_timeout(config.query_timeout)
             .with_attempts(config.attempts))
@@ -103,7 +119,31 @@ impl Resolver {
             source: info.source,
             query_timeout: clamp(Duration::from_millis(info.query_timeout_ms)),
             attempts: info.attempts.clamp(1, MAX_ATTEMPTS),
+            search: info.search.clone(),
+            ndots: info.ndots.min(search::MAX_NDOTS),
         }
+    }
+
+    /// Sets the domains appended to a name typed without a final dot.
+    pub fn with_search(mut self, search: Vec<String>) -> Self {
+        self.search = search
+            .into_iter()
+            .map(|s| s.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// Sets how many dots a name needs to be asked as it is first (0 to 15).
+    pub fn with_ndots(mut self, ndots: u8) -> Self {
+        self.ndots = ndots.min(search::MAX_NDOTS);
+        self
+    }
+
+    /// The names to ask for the target `name`, in order: the search list
+    /// applied as glibc does, or the name alone when `absolute` (typed with
+    /// a final dot). See [`search::candidates`].
+    pub fn candidates(&self, name: &str, absolute: bool) -> Vec<String> {
+        search::candidates(name, absolute, &self.search, self.ndots)
     }
 
     /// Sets how long one server gets for one query.
@@ -132,6 +172,8 @@ impl Resolver {
             query_timeout_ms: self.query_timeout.as_millis() as u64,
             attempts: self.attempts,
             hosts_file,
+            search: self.search.clone(),
+            ndots: self.ndots,
         }
     }
 

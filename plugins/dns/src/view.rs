@@ -26,8 +26,20 @@ pub fn render(out: &DnsOutput) -> View {
     if let Some(local) = &out.local {
         view = view.note(local.reason.clone(), Tone::Dim);
     }
+    if out.name() != out.query {
+        view = view.field("resolved as", out.name());
+    }
+    if out.searched.len() > 1 {
+        let steps = out
+            .searched
+            .iter()
+            .map(|step| format!("{} {}", step.name, step.status))
+            .collect::<Vec<_>>()
+            .join(", ");
+        view = view.field("searched", steps);
+    }
     if !out.cname_chain.is_empty() {
-        let mut chain = vec![out.query.clone()];
+        let mut chain = vec![out.name().to_string()];
         chain.extend(out.cname_chain.iter().map(|l| l.target.clone()));
         view = view.field("cname chain", chain.join(" -> "));
     }
@@ -100,7 +112,8 @@ mod tests {
 
     use super::*;
     use crate::output::{
-        Address, CnameLink, Lookup, Ptr, Record, RecordType, ResolverInfo, Source, Transport,
+        Address, CnameLink, Lookup, Ptr, Record, RecordType, ResolverInfo, SearchedName, Source,
+        Transport,
     };
 
     /// A plain drawing of a view, close enough to the CLI's to review.
@@ -189,8 +202,17 @@ mod tests {
                 query_timeout_ms: 2000,
                 attempts: 2,
                 hosts_file: Some("/etc/hosts".into()),
+                search: Vec::new(),
+                ndots: 1,
             },
             local: None,
+            resolved_name: Some("alias.example.test".into()),
+            searched: vec![SearchedName {
+                name: "alias.example.test".into(),
+                status: Status::Answered,
+                server: Some("192.0.2.53:53".parse().expect("addr")),
+                detail: None,
+            }],
             addresses: ["192.0.2.10", "192.0.2.11"]
                 .iter()
                 .map(|ip| Address {
@@ -214,5 +236,36 @@ mod tests {
         let mut text = String::new();
         draw(&render(&out).items, 0, &mut text);
         insta::assert_snapshot!(text);
+
+        // With search domains applied, the name used and the names tried show.
+        let searched = DnsOutput {
+            query: "alias".into(),
+            resolved_name: Some("alias.example.test".into()),
+            searched: vec![
+                SearchedName {
+                    name: "alias.corp.test".into(),
+                    status: Status::NxDomain,
+                    server: None,
+                    detail: None,
+                },
+                SearchedName {
+                    name: "alias.example.test".into(),
+                    status: Status::Answered,
+                    server: None,
+                    detail: None,
+                },
+            ],
+            ..out
+        };
+        let mut text = String::new();
+        draw(&render(&searched).items, 0, &mut text);
+        for want in [
+            "query        alias  [",
+            "resolved as  alias.example.test  [",
+            "searched     alias.corp.test NXDOMAIN, alias.example.test NOERROR  [",
+            "cname chain  alias.example.test -> www.example.test  [",
+        ] {
+            assert!(text.contains(want), "{want:?} not in\n{text}");
+        }
     }
 }

@@ -679,3 +679,227 @@ async fn section_round_trips_through_json() {
     let back: DnsOutput = serde_json::from_value(json.clone()).expect("reads back");
     assert_eq!(back, out);
 }
+
+/// Settings with a search list, as a corporate resolv.conf would give.
+fn searching(server: &TestServer, search: &[&str], ndots: Option<u8>) -> DnsConfig {
+    DnsConfig {
+        search: Some(search.iter().map(|s| s.to_string()).collect()),
+        ndots,
+        ..config(&[server])
+    }
+}
+
+/// The distinct names the server was asked (PTR aside), in the order first
+/// asked.
+fn names_asked(server: &TestServer) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for seen in server.seen().into_iter().filter(|s| s.rtype != "PTR") {
+        if !names.contains(&seen.name) {
+            names.push(seen.name);
+        }
+    }
+    names
+}
+
+fn searched(out: &DnsOutput) -> Vec<(String, Status)> {
+    out.searched
+        .iter()
+        .map(|s| (s.name.clone(), s.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn single_label_name_is_found_through_a_search_domain() {
+    let server = TestServer::start().await;
+    let cfg = searching(&server, &["nowhere.test", "example.test"], None);
+    let out = ok("www", &cfg).await;
+
+    assert_eq!(out.query, "www");
+    assert_eq!(out.resolved_name.as_deref(), Some("www.example.test"));
+    assert_eq!(out.name(), "www.example.test");
+    assert_eq!(
+        searched(&out),
+        vec![
+            ("www.nowhere.test".to_string(), Status::NxDomain),
+            ("www.example.test".to_string(), Status::Answered),
+        ]
+    );
+    assert_eq!(
+        out.addresses(),
+        ips(&["192.0.2.10", "192.0.2.11", "2001:db8::10"])
+    );
+    // The other record types are those of the name that answered.
+    assert_eq!(
+        records(&out, RecordType::Mx),
+        vec![
+            rec("10 mx.example.test", 3600),
+            rec("20 mx2.example.test", 3600)
+        ]
+    );
+    assert_eq!(out.resolver.search, vec!["nowhere.test", "example.test"]);
+    assert_eq!(out.resolver.ndots, 1);
+    // Fewer dots than ndots: the suffixes come first, and the search stops
+    // at the first name with an address, so `www` alone is never asked.
+    assert_eq!(
+        names_asked(&server),
+        vec!["www.nowhere.test", "www.example.test"]
+    );
+    let nowhere: Vec<String> = server
+        .seen()
+        .into_iter()
+        .filter(|s| s.name == "www.nowhere.test")
+        .map(|s| s.rtype)
+        .collect();
+    assert_eq!(
+        nowhere.len(),
+        2,
+        "only A and AAAA of a name without address: {nowhere:?}"
+    );
+}
+
+#[tokio::test]
+async fn name_with_enough_dots_is_asked_as_is_first() {
+    let server = TestServer::start().await;
+    let out = ok(
+        "www.example.test",
+        &searching(&server, &["example.test"], Some(2)),
+    )
+    .await;
+    assert_eq!(out.resolved_name.as_deref(), Some("www.example.test"));
+    assert_eq!(
+        searched(&out),
+        vec![("www.example.test".to_string(), Status::Answered)]
+    );
+    assert_eq!(names_asked(&server), vec!["www.example.test"]);
+
+    // The same name below ndots gets the suffixes first, then itself.
+    let server = TestServer::start().await;
+    let out = ok(
+        "www.example.test",
+        &searching(&server, &["nowhere.test"], Some(3)),
+    )
+    .await;
+    assert_eq!(
+        searched(&out),
+        vec![
+            (
+                "www.example.test.nowhere.test".to_string(),
+                Status::NxDomain
+            ),
+            ("www.example.test".to_string(), Status::Answered),
+        ]
+    );
+    assert_eq!(out.resolved_name.as_deref(), Some("www.example.test"));
+    assert_eq!(
+        names_asked(&server),
+        vec!["www.example.test.nowhere.test", "www.example.test"]
+    );
+}
+
+#[tokio::test]
+async fn trailing_dot_is_never_searched() {
+    let server = TestServer::start().await;
+    let cfg = searching(&server, &["example.test"], Some(5));
+    let msg = failed(run("www.", &cfg).await);
+    assert_eq!(
+        msg,
+        format!(
+            "no A or AAAA record for www (NXDOMAIN from {})",
+            server.addr
+        )
+    );
+    assert_eq!(names_asked(&server), vec!["www"]);
+
+    let server = TestServer::start().await;
+    let cfg = searching(&server, &["example.test"], Some(5));
+    let out = ok("https://www.example.test.:8443/path", &cfg).await;
+    assert_eq!(
+        searched(&out),
+        vec![("www.example.test".to_string(), Status::Answered)]
+    );
+    assert_eq!(names_asked(&server), vec!["www.example.test"]);
+}
+
+#[tokio::test]
+async fn nxdomain_everywhere_names_every_name_tried() {
+    let server = TestServer::start().await;
+    let cfg = searching(&server, &["a.test", "b.test"], None);
+    let result = run("missing", &cfg).await;
+    let Err(Failure::Partial { section, .. }) = &result else {
+        panic!("expected a partial failure, got {result:?}");
+    };
+    let out = section.get::<DnsOutput>().expect("a dns section");
+    assert_eq!(out.resolved_name, None);
+    assert_eq!(
+        searched(&out),
+        vec![
+            ("missing.a.test".to_string(), Status::NxDomain),
+            ("missing.b.test".to_string(), Status::NxDomain),
+            ("missing".to_string(), Status::NxDomain),
+        ]
+    );
+    let s = server.addr;
+    assert_eq!(
+        failed(result),
+        format!(
+            "no A or AAAA record for missing; tried missing.a.test (NXDOMAIN from {s}), \
+             missing.b.test (NXDOMAIN from {s}), missing (NXDOMAIN from {s})"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_server_failure_stops_the_search() {
+    let server = TestServer::start().await;
+    let cfg = searching(
+        &server,
+        &["nowhere.test", "example.test", "www.example.test"],
+        None,
+    );
+    // `servfail.example.test` fails; `servfail.www.example.test` would not
+    // exist either, but the search must not go past a failure to find out.
+    let msg = failed(run("servfail", &cfg).await);
+    let s = server.addr;
+    assert_eq!(
+        msg,
+        format!(
+            "no A or AAAA record for servfail; tried servfail.nowhere.test (NXDOMAIN from {s}), \
+             servfail.example.test (SERVFAIL from {s}); the search stopped there, as the C \
+             library does on a server failure"
+        )
+    );
+    assert_eq!(
+        names_asked(&server),
+        vec!["servfail.nowhere.test", "servfail.example.test"]
+    );
+}
+
+#[tokio::test]
+async fn hosts_file_answers_the_bare_name_before_any_search() {
+    let trap = TestServer::start().await;
+    let dir = std::env::temp_dir().join(format!("sonde-dns-search-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let hosts = dir.join("hosts");
+    std::fs::write(&hosts, "192.0.2.99 pinned\n").expect("hosts file");
+    let cfg = DnsConfig {
+        hosts_file: hosts,
+        ..searching(&trap, &["example.test"], None)
+    };
+    let out = ok("pinned", &cfg).await;
+    assert_eq!(out.addresses(), ips(&["192.0.2.99"]));
+    assert_eq!(out.resolved_name, None);
+    assert!(out.searched.is_empty());
+    assert_eq!(out.name(), "pinned");
+
+    // An address target is not a name: nothing is searched either.
+    let out = ok("192.0.2.10", &cfg).await;
+    assert!(out.searched.is_empty() && out.resolved_name.is_none());
+
+    let ptr_only: Vec<Seen> = trap
+        .seen()
+        .into_iter()
+        .filter(|s| s.rtype != "PTR")
+        .collect();
+    assert!(ptr_only.is_empty(), "{ptr_only:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
