@@ -534,3 +534,175 @@ fn a_scan_cut_by_the_run_deadline_leaves_tls_its_time() {
     assert!(e.get("failure").is_none(), "{e}");
     assert_eq!(e["protocol"], "TLSv1.3");
 }
+
+/// Runs sonde on the target's `ports` with the lab's CA bundle and `tls_extra` in the tls
+/// table; the report.
+fn run_tls_on(lab: &Lab, test: &str, ports: &[u16], tls_extra: &str) -> Value {
+    let bundle = temp(test, "ca.pem", &lab.pki().root.pem);
+    let list = ports
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let path = profile(
+        test,
+        &format!(
+            "[collectors.ports]\nports = \"{list}\"\nmethod = \"connect\"\n\
+             [collectors.tls]\nports = [{list}]\nca-bundle = \"{}\"\n{tls_extra}",
+            bundle.display()
+        ),
+    );
+    let o = sonde(
+        lab,
+        &[
+            target(),
+            "--ports",
+            "--json",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    json(&o)
+}
+
+/// A server that requires a client certificate refuses the handshake with an alert: the
+/// endpoint's failure is that alert, by name, not a crash and not "not TLS".
+#[test]
+fn a_handshake_refused_with_an_alert_names_the_alert() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let report = run_tls_on(&lab, "alert", &[ports::TLS_CLIENT_AUTH], "");
+    let tls = &report["sections"]["tls"];
+    for ip in [addr::TARGET_V4.to_string(), addr::TARGET_V6.to_string()] {
+        let e = endpoint(tls, &ip, ports::TLS_CLIENT_AUTH);
+        assert_eq!(
+            e["failure"],
+            serde_json::json!({"kind": "alert", "detail": "alert: certificate_required"}),
+            "{e}"
+        );
+    }
+    let error = report["errors"]["tls"].as_str().expect("errors[tls]");
+    assert!(error.starts_with("no TLS handshake completed"), "{error}");
+}
+
+/// A leaf whose validity begins in the future: `not_yet_valid`, not `expired`, and the chain
+/// still trusted by the lab's CA (the date is its own verdict).
+#[test]
+fn a_certificate_not_valid_yet_has_its_verdict_and_a_trusted_chain() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let before = now();
+    let report = run_tls_on(&lab, "not-yet", &[ports::TLS_NOT_YET_VALID], "");
+    let after = now();
+    let pki = lab.pki();
+    let e = endpoint(
+        &report["sections"]["tls"],
+        &addr::TARGET_V4.to_string(),
+        ports::TLS_NOT_YET_VALID,
+    );
+    assert!(e.get("failure").is_none(), "{e}");
+    let v = &e["verdict"];
+    assert_eq!(v["not_yet_valid"], true, "{v}");
+    assert_eq!(v["expired"], false, "{v}");
+    assert_eq!(v["hostname_match"], true, "{v}");
+    assert_eq!(v["ca_bundle"]["trusted"], true, "{v}");
+    assert!(v["ca_bundle"].get("error").is_none(), "{v}");
+    assert!(
+        days_options(pki.not_yet_valid.chain[0].not_after, before, after)
+            .contains(&v["days_left"].as_i64().expect("days")),
+        "{v}"
+    );
+    assert_cert(
+        &e["chain"][0],
+        &pki.not_yet_valid.chain[0],
+        pki::INTERMEDIATE_CN,
+        (before, after),
+    );
+    assert_eq!(
+        e["chain"][0]["not_before"],
+        rfc3339(pki.not_yet_valid.chain[0].not_before)
+    );
+    assert_eq!(
+        e["warnings"],
+        serde_json::json!(["the certificate is not valid yet"]),
+        "{e}"
+    );
+}
+
+/// An RSA-2048 leaf: its key reads as RSA, 2048 bits, with no curve.
+#[test]
+fn an_rsa_leaf_reports_its_key_type_and_size() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let report = run_tls_on(&lab, "rsa", &[ports::TLS_RSA], "");
+    let pki = lab.pki();
+    let e = endpoint(
+        &report["sections"]["tls"],
+        &addr::TARGET_V4.to_string(),
+        ports::TLS_RSA,
+    );
+    assert!(e.get("failure").is_none(), "{e}");
+    let leaf = &e["chain"][0];
+    assert_eq!(leaf["sha256"], hex(&pki.rsa.chain[0].sha256, true));
+    assert_eq!(
+        leaf["key"],
+        serde_json::json!({"algorithm": "RSA", "bits": 2048}),
+        "{leaf}"
+    );
+    assert_eq!(pki.rsa.chain[0].key, "RSA 2048");
+    assert_eq!(leaf["signature_algorithm"], "ecdsa-with-SHA384");
+    assert_eq!(
+        e["chain"][1]["key"],
+        serde_json::json!({"algorithm": "ECDSA", "bits": 384, "curve": "P-384"})
+    );
+    assert_eq!(e["verdict"]["ca_bundle"]["trusted"], true, "{e}");
+}
+
+/// `sni = "other.sonde.test"` is sent (the server that chooses its certificate by SNI
+/// answers with the leaf for that name) and is the name the leaf is checked against (the good
+/// leaf, for the target's names, does not match it; the wrong-name leaf does).
+#[test]
+fn an_explicit_sni_is_sent_and_checked() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let pki = lab.pki();
+    let scanned = [ports::HTTPS, ports::TLS_WRONG_NAME, ports::TLS_BY_SNI];
+    let report = run_tls_on(&lab, "sni", &scanned, "sni = \"other.sonde.test\"\n");
+    let tls = &report["sections"]["tls"];
+    let v4 = addr::TARGET_V4.to_string();
+    for port in scanned {
+        let e = endpoint(tls, &v4, port);
+        assert_eq!(e["sni"], pki::WRONG_NAME, "{e}");
+        assert_eq!(e["verdict"]["checked_name"], pki::WRONG_NAME, "{e}");
+    }
+    let by_sni = endpoint(tls, &v4, ports::TLS_BY_SNI);
+    assert_eq!(
+        by_sni["chain"][0]["sha256"],
+        hex(&pki.wrong_name.chain[0].sha256, true),
+        "the server chose the leaf for the SNI sent"
+    );
+    assert_eq!(by_sni["verdict"]["hostname_match"], true);
+    assert_eq!(
+        endpoint(tls, &v4, ports::TLS_WRONG_NAME)["verdict"]["hostname_match"],
+        true
+    );
+    let good = endpoint(tls, &v4, ports::HTTPS);
+    assert_eq!(good["verdict"]["hostname_match"], false);
+    assert_eq!(
+        good["warnings"],
+        serde_json::json!([format!(
+            "the certificate is not valid for {}",
+            pki::WRONG_NAME
+        )])
+    );
+    // The same server with the default SNI (the target's name): the good leaf, a match.
+    let report = run_tls_on(&lab, "sni-auto", &[ports::TLS_BY_SNI], "");
+    let e = endpoint(&report["sections"]["tls"], &v4, ports::TLS_BY_SNI);
+    assert_eq!(e["sni"], target());
+    assert_eq!(
+        e["chain"][0]["sha256"],
+        hex(&pki.leaf.chain[0].sha256, true)
+    );
+    assert_eq!(e["verdict"]["hostname_match"], true);
+    assert_eq!(e["verdict"]["checked_name"], target());
+}

@@ -1,11 +1,13 @@
 //! The lab's certificates, made with rcgen each time a lab starts: a root CA, an intermediate
 //! CA and the leaves the TLS servers of [`crate::ports`] present (a good one, an expired one,
-//! one for the wrong name, a self-signed one). Every field a test may assert is exported as
-//! data in [`LabCert`].
+//! one for the wrong name, a self-signed one, one not valid yet, one with an RSA key). Every
+//! field a test may assert is exported as data in [`LabCert`].
 //!
 //! Keys are ECDSA (the root and intermediate P-384, leaves P-256), so certificates are made in
-//! a few milliseconds. Validity is relative to the lab's start: the good leaf is valid from a
-//! day ago for [`LEAF_DAYS`] days, the expired one ended [`EXPIRED_DAYS_AGO`] days ago.
+//! a few milliseconds; the one RSA-2048 leaf uses a fixed test key ([`RSA_KEY_PEM`]) because
+//! ring, rcgen's backend here, cannot generate RSA keys. Validity is relative to the lab's
+//! start: the good leaf is valid from a day ago for [`LEAF_DAYS`] days, the expired one ended
+//! [`EXPIRED_DAYS_AGO`] days ago, the not-yet-valid one begins in [`NOT_YET_VALID_IN_DAYS`].
 
 use std::net::IpAddr;
 
@@ -35,6 +37,15 @@ pub const LEAF_DAYS: i64 = 91;
 pub const EXPIRED_DAYS_AGO: i64 = 30;
 /// Serial numbers: root, intermediate, leaf, expired, wrong name, self-signed.
 pub const SERIALS: [u64; 6] = [0x01, 0x02, 0x1001, 0x1002, 0x1003, 0x1004];
+/// Days until the not-yet-valid leaf begins.
+pub const NOT_YET_VALID_IN_DAYS: i64 = 10;
+/// Serial number of the not-yet-valid leaf.
+pub const NOT_YET_VALID_SERIAL: u64 = 0x1005;
+/// Serial number of the RSA leaf.
+pub const RSA_SERIAL: u64 = 0x1006;
+/// The RSA leaf's private key: 2048 bits, PKCS#8, made once with
+/// `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`. A test key for the lab only.
+pub const RSA_KEY_PEM: &str = include_str!("lab-rsa-2048.pem");
 /// Serial number of the registry servers' (RDAP) leaf.
 pub const REGISTRY_SERIAL: u64 = 0x2001;
 /// What the good TLS server staples as its OCSP response (opaque bytes to a client).
@@ -91,6 +102,10 @@ pub struct Pki {
     pub wrong_name: Identity,
     /// A self-signed certificate for the target's names.
     pub self_signed: Identity,
+    /// A leaf for the target's names whose validity begins [`NOT_YET_VALID_IN_DAYS`] from now.
+    pub not_yet_valid: Identity,
+    /// A valid leaf for the target's names with an RSA-2048 key ([`RSA_KEY_PEM`]).
+    pub rsa: Identity,
     /// The leaf of the registry servers (RDAP over HTTPS), for their names.
     pub registry: Identity,
 }
@@ -241,8 +256,11 @@ impl Pki {
         );
         let inter = Issuer::new(inter_params, inter_key);
 
-        let leaf = |spec: Spec<'_>, what: &str| -> Result<Identity, LabError> {
-            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|e| err(what, e))?;
+        let leaf_with = |spec: Spec<'_>,
+                         what: &str,
+                         key: KeyPair,
+                         label: &'static str|
+         -> Result<Identity, LabError> {
             let params = spec.params(false).map_err(|e| err(what, e))?;
             let cert = params.signed_by(&key, &inter).map_err(|e| err(what, e))?;
             let lab = lab_cert(
@@ -250,13 +268,17 @@ impl Pki {
                 &spec,
                 &params,
                 INTERMEDIATE_CN,
-                "ECDSA P-256",
+                label,
                 "ecdsa-with-SHA384",
             );
             Ok(Identity {
                 chain: vec![lab, inter_cert.clone()],
                 key_pkcs8: key.serialize_der(),
             })
+        };
+        let leaf = |spec: Spec<'_>, what: &str| -> Result<Identity, LabError> {
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|e| err(what, e))?;
+            leaf_with(spec, what, key, "ECDSA P-256")
         };
         let valid_from = now - day;
         let valid_until = valid_from + Duration::days(LEAF_DAYS);
@@ -292,6 +314,33 @@ impl Pki {
                 until: valid_until,
             },
             "wrong-name",
+        )?;
+
+        let not_yet_from = now + Duration::days(NOT_YET_VALID_IN_DAYS);
+        let not_yet_valid = leaf(
+            Spec {
+                cn: LEAF_NAMES[0],
+                serial: NOT_YET_VALID_SERIAL,
+                names: &LEAF_NAMES,
+                ips: &[],
+                from: not_yet_from,
+                until: not_yet_from + Duration::days(LEAF_DAYS),
+            },
+            "not-yet-valid",
+        )?;
+        let rsa_key = KeyPair::from_pem(RSA_KEY_PEM).map_err(|e| err("RSA", e))?;
+        let rsa = leaf_with(
+            Spec {
+                cn: LEAF_NAMES[0],
+                serial: RSA_SERIAL,
+                names: &LEAF_NAMES,
+                ips: &[],
+                from: valid_from,
+                until: valid_until,
+            },
+            "RSA",
+            rsa_key,
+            "RSA 2048",
         )?;
 
         let registry_names = crate::registry::rdap::names();
@@ -339,6 +388,8 @@ impl Pki {
                 chain: vec![self_lab],
                 key_pkcs8: self_key.serialize_der(),
             },
+            not_yet_valid,
+            rsa,
             registry,
         })
     }

@@ -44,10 +44,21 @@ pub const TLS_LEGACY: u16 = 8447;
 /// TLS with the good leaf, then the root, then the intermediate: out of order, and a root
 /// that should not be sent.
 pub const TLS_MISORDERED: u16 = 8448;
+/// TLS 1.2 only, good chain, and a client certificate from the lab's CA required: a client
+/// without one gets a `certificate_required` alert before the handshake completes.
+pub const TLS_CLIENT_AUTH: u16 = 8461;
+/// TLS with a leaf (good chain) whose validity has not begun.
+pub const TLS_NOT_YET_VALID: u16 = 8462;
+/// TLS with a valid leaf that has an RSA-2048 key.
+pub const TLS_RSA: u16 = 8463;
+/// TLS that chooses its certificate by the client's SNI: the wrong-name leaf for
+/// [`crate::pki::WRONG_NAME`], the good leaf for the target's names, none (a refused
+/// handshake) for any other name or no SNI.
+pub const TLS_BY_SNI: u16 = 8464;
 /// Accepts connections and never sends a byte.
 pub const SILENT: u16 = 9999;
 /// Every open port of the target, ascending.
-pub const OPEN: [u16; 11] = [
+pub const OPEN: [u16; 15] = [
     SSH,
     SMTP,
     HTTP,
@@ -58,6 +69,10 @@ pub const OPEN: [u16; 11] = [
     TLS12_ONLY,
     TLS_LEGACY,
     TLS_MISORDERED,
+    TLS_CLIENT_AUTH,
+    TLS_NOT_YET_VALID,
+    TLS_RSA,
+    TLS_BY_SNI,
     SILENT,
 ];
 /// Ports whose SYNs nftables drops in the target's namespace: filtered.
@@ -114,6 +129,13 @@ pub(crate) fn start(
             ];
             tls_config(&misordered, None, false)?
         }),
+        (TLS_CLIENT_AUTH, client_auth_config(pki)?),
+        (
+            TLS_NOT_YET_VALID,
+            tls_config(&pki.not_yet_valid, None, false)?,
+        ),
+        (TLS_RSA, tls_config(&pki.rsa, None, false)?),
+        (TLS_BY_SNI, by_sni_config(pki)?),
     ];
     let plain = [
         (SSH, Kind::Ssh),
@@ -173,13 +195,8 @@ pub(crate) fn tls_config(
         Some(v) => vec![v],
         None => vec![&rustls::version::TLS13, &rustls::version::TLS12],
     };
-    let bad = |e: rustls::Error| LabError::io("cannot build a lab TLS server", io::Error::other(e));
-    let chain: Vec<CertificateDer<'static>> = id
-        .chain
-        .iter()
-        .map(|c| CertificateDer::from(c.der.clone()))
-        .collect();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(id.key_pkcs8.clone()));
+    let bad = server_error;
+    let (chain, key) = (chain_der(id), key_der(id));
     let builder = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions)
         .map_err(bad)?
@@ -191,6 +208,79 @@ pub(crate) fn tls_config(
     } else {
         builder.with_single_cert(chain, key).map_err(bad)?
     };
+    config.alpn_protocols = vec![ALPN.as_bytes().to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn server_error(e: rustls::Error) -> LabError {
+    LabError::io("cannot build a lab TLS server", io::Error::other(e))
+}
+
+fn chain_der(id: &Identity) -> Vec<CertificateDer<'static>> {
+    id.chain
+        .iter()
+        .map(|c| CertificateDer::from(c.der.clone()))
+        .collect()
+}
+
+fn key_der(id: &Identity) -> PrivateKeyDer<'static> {
+    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(id.key_pkcs8.clone()))
+}
+
+/// [`TLS_CLIENT_AUTH`]'s config: TLS 1.2, so the refusal of a client without a certificate
+/// reaches the client during the handshake (in TLS 1.3 it would come after the client's
+/// Finished).
+fn client_auth_config(pki: &Pki) -> Result<Arc<ServerConfig>, LabError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(pki.root.der.clone()))
+        .map_err(server_error)?;
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| {
+        LabError::io(
+            "cannot build a lab TLS server",
+            io::Error::other(e.to_string()),
+        )
+    })?;
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .map_err(server_error)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain_der(&pki.leaf), key_der(&pki.leaf))
+        .map_err(server_error)?;
+    config.alpn_protocols = vec![ALPN.as_bytes().to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// [`TLS_BY_SNI`]'s config: the certificate follows the SNI.
+fn by_sni_config(pki: &Pki) -> Result<Arc<ServerConfig>, LabError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut resolver = rustls::server::ResolvesServerCertUsingSni::new();
+    let certified = |id: &Identity| -> Result<rustls::sign::CertifiedKey, LabError> {
+        let key = provider
+            .key_provider
+            .load_private_key(key_der(id))
+            .map_err(server_error)?;
+        Ok(rustls::sign::CertifiedKey::new(chain_der(id), key))
+    };
+    resolver
+        .add(crate::pki::WRONG_NAME, certified(&pki.wrong_name)?)
+        .map_err(server_error)?;
+    for name in crate::pki::LEAF_NAMES {
+        resolver
+            .add(name, certified(&pki.leaf)?)
+            .map_err(server_error)?;
+    }
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(server_error)?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
     config.alpn_protocols = vec![ALPN.as_bytes().to_vec()];
     Ok(Arc::new(config))
 }
