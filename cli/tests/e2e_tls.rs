@@ -565,19 +565,31 @@ fn run_tls_on(lab: &Lab, test: &str, ports: &[u16], tls_extra: &str) -> Value {
     json(&o)
 }
 
-/// A server that requires a client certificate refuses the handshake with an alert: the
-/// endpoint's failure is that alert, by name, not a crash and not "not TLS".
+/// Servers that refuse the handshake with an alert (one requires a client certificate, one
+/// has no cipher suite for its own key): the endpoint's failure is that alert, by name, not a
+/// crash and not "not TLS".
 #[test]
 fn a_handshake_refused_with_an_alert_names_the_alert() {
     require_root_or_skip!();
     let lab = Lab::start().expect("lab");
-    let report = run_tls_on(&lab, "alert", &[ports::TLS_CLIENT_AUTH], "");
+    let report = run_tls_on(
+        &lab,
+        "alert",
+        &[ports::TLS_CLIENT_AUTH, ports::TLS_NO_COMMON_SUITE],
+        "",
+    );
     let tls = &report["sections"]["tls"];
     for ip in [addr::TARGET_V4.to_string(), addr::TARGET_V6.to_string()] {
         let e = endpoint(tls, &ip, ports::TLS_CLIENT_AUTH);
         assert_eq!(
             e["failure"],
             serde_json::json!({"kind": "alert", "detail": "alert: certificate_required"}),
+            "{e}"
+        );
+        let e = endpoint(tls, &ip, ports::TLS_NO_COMMON_SUITE);
+        assert_eq!(
+            e["failure"],
+            serde_json::json!({"kind": "alert", "detail": "alert: handshake_failure"}),
             "{e}"
         );
     }

@@ -55,10 +55,13 @@ pub const TLS_RSA: u16 = 8463;
 /// [`crate::pki::WRONG_NAME`], the good leaf for the target's names, none (a refused
 /// handshake) for any other name or no SNI.
 pub const TLS_BY_SNI: u16 = 8464;
+/// TLS 1.2 only, with the good (ECDSA) chain but only an ECDHE-RSA cipher suite: no suite
+/// fits the certificate, so every client gets a `handshake_failure` alert.
+pub const TLS_NO_COMMON_SUITE: u16 = 8465;
 /// Accepts connections and never sends a byte.
 pub const SILENT: u16 = 9999;
 /// Every open port of the target, ascending.
-pub const OPEN: [u16; 15] = [
+pub const OPEN: [u16; 16] = [
     SSH,
     SMTP,
     HTTP,
@@ -73,6 +76,7 @@ pub const OPEN: [u16; 15] = [
     TLS_NOT_YET_VALID,
     TLS_RSA,
     TLS_BY_SNI,
+    TLS_NO_COMMON_SUITE,
     SILENT,
 ];
 /// Ports whose SYNs nftables drops in the target's namespace: filtered.
@@ -136,6 +140,7 @@ pub(crate) fn start(
         ),
         (TLS_RSA, tls_config(&pki.rsa, None, false)?),
         (TLS_BY_SNI, by_sni_config(pki)?),
+        (TLS_NO_COMMON_SUITE, no_common_suite_config(pki)?),
     ];
     let plain = [
         (SSH, Kind::Ssh),
@@ -254,6 +259,23 @@ fn client_auth_config(pki: &Pki) -> Result<Arc<ServerConfig>, LabError> {
         .with_single_cert(chain_der(&pki.leaf), key_der(&pki.leaf))
         .map_err(server_error)?;
     config.alpn_protocols = vec![ALPN.as_bytes().to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// [`TLS_NO_COMMON_SUITE`]'s config.
+fn no_common_suite_config(pki: &Pki) -> Result<Arc<ServerConfig>, LabError> {
+    let provider = rustls::crypto::CryptoProvider {
+        cipher_suites: vec![
+            rustls::crypto::ring::cipher_suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        ],
+        ..rustls::crypto::ring::default_provider()
+    };
+    let config = ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .map_err(server_error)?
+        .with_no_client_auth()
+        .with_single_cert(chain_der(&pki.leaf), key_der(&pki.leaf))
+        .map_err(server_error)?;
     Ok(Arc::new(config))
 }
 
