@@ -673,3 +673,24 @@ fn rdap_servers_are_verified_the_lab_ca_is_trusted_only_when_given() {
         "nothing cached from an untrusted server"
     );
 }
+
+#[test]
+fn a_name_found_through_a_search_domain_is_looked_up_in_full() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let scratch = Scratch::new(&lab, "search");
+    let profile = scratch.profile("lab-search", &[("order", "[\"whois\"]")]);
+    let mut text = std::fs::read_to_string(&profile).expect("profile");
+    text.push_str("\n[collectors.dns]\nsearch = [\"sonde.test\"]\n");
+    std::fs::write(&profile, text).expect("profile");
+    // `target`, as a user on the lab's network would type it.
+    let o = sonde(&lab, &["target", "--profile", &profile, "--json"]);
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", report["errors"]);
+    assert_eq!(
+        report["sections"]["dns"]["resolved_name"],
+        bare(zone::TARGET_NAME)
+    );
+    assert_eq!(report["sections"]["whois"]["name"], bare(zone::TARGET_NAME));
+    assert_eq!(lookup(&report, registry::DOMAIN)["answered_by"], "whois");
+}

@@ -21,7 +21,8 @@ pub(crate) async fn run(config: &WhoisConfig, ctx: &Context) -> Result<WhoisOutp
     let started = Instant::now();
     let dns = sonde_dns::section(ctx)?;
     let mut out = WhoisOutput {
-        name: ctx.target().name().map(String::from),
+        // The name dns found the addresses under (search domains applied).
+        name: ctx.target().name().map(|_| dns.name().to_string()),
         lookups: Vec::new(),
         bootstrap: Vec::new(),
         warnings: Vec::new(),
@@ -29,7 +30,7 @@ pub(crate) async fn run(config: &WhoisConfig, ctx: &Context) -> Result<WhoisOutp
     };
     let mut queries = Vec::new();
     let mut unasked = Vec::new();
-    if let (true, Some(name)) = (config.domain, ctx.target().name()) {
+    if let (true, Some(name)) = (config.domain, ctx.target().name().map(|_| dns.name())) {
         match special_name(name)
             .map_or_else(|| registrable_domain(name).map_err(|e| e.to_string()), Err)
         {
