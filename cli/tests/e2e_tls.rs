@@ -718,3 +718,40 @@ fn an_explicit_sni_is_sent_and_checked() {
     assert_eq!(e["verdict"]["hostname_match"], true);
     assert_eq!(e["verdict"]["checked_name"], target());
 }
+
+/// `target`, typed bare and completed by a search domain: the SNI and the name checked are the
+/// name dns found the addresses under.
+#[test]
+fn the_sni_is_the_name_dns_resolved_through_a_search_domain() {
+    require_root_or_skip!();
+    let lab = Lab::start().expect("lab");
+    let bundle = temp("search", "ca.pem", &lab.pki().root.pem);
+    let path = profile(
+        "search",
+        &format!(
+            "[collectors.dns]\nsearch = [\"sonde.test\"]\n\
+             [collectors.ports]\nports = \"443\"\nmethod = \"connect\"\n\
+             [collectors.tls]\nports = [443]\nca-bundle = \"{}\"\n",
+            bundle.display()
+        ),
+    );
+    let o = sonde(
+        &lab,
+        &[
+            "target",
+            "--ports",
+            "--json",
+            "--profile",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    let report = json(&o);
+    let e = endpoint(
+        &report["sections"]["tls"],
+        &addr::TARGET_V4.to_string(),
+        ports::HTTPS,
+    );
+    assert_eq!(e["sni"], target(), "{e}");
+    assert_eq!(e["verdict"]["checked_name"], target());
+    assert_eq!(e["verdict"]["hostname_match"], true);
+}

@@ -72,7 +72,11 @@ pub(crate) async fn run(config: &TlsConfig, ctx: &Context) -> Result<TlsOutput, 
     let name = match config.sni() {
         Sni::Name(n) => Some(n),
         Sni::None => None,
-        Sni::Auto => target.name().map(str::to_owned),
+        // The name dns found the addresses under (search domains applied).
+        Sni::Auto => match target.name() {
+            Some(_) => Some(sonde_dns::section(ctx)?.name().to_owned()),
+            None => None,
+        },
     };
     let deadline = ctx.deadline();
     let alpn: Vec<Vec<u8>> = config.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();

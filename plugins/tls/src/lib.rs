@@ -47,7 +47,7 @@ impl TypedCollector for TlsCollector {
             NAME,
             "TLS versions, cipher, certificate chain and its verdicts on every open TLS port",
         )
-        .needs([sonde_ports::NAME])
+        .needs([sonde_dns::NAME, sonde_ports::NAME])
         .timeout(Duration::from_secs(10))
         .on_request()
     }
