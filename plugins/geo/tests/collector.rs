@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 fn context(ips: &[IpAddr]) -> Context {
     let dns = DnsOutput {
         query: "target.sonde.test".into(),
+        resolved_name: None,
+        searched: vec![],
         is_address: false,
         resolver: ResolverInfo {
             source: ResolverSource::Configured,
@@ -27,6 +29,8 @@ fn context(ips: &[IpAddr]) -> Context {
             query_timeout_ms: 1000,
             attempts: 1,
             hosts_file: None,
+            search: vec![],
+            ndots: 1,
         },
         local: None,
         addresses: ips
