@@ -349,16 +349,7 @@ fn a_check_that_hangs_does_not_lose_the_one_that_finished() {
             ca.display()
         ),
     );
-    let o = sonde(
-        &dir,
-        &[
-            "localhost",
-            "--profile",
-            profile.to_str().expect("utf-8"),
-            "--json",
-        ],
-        &[],
-    );
+    let o = sonde_localhost_json(&dir, &profile);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = report(&o);
     assert_eq!(r["collectors"]["http"]["outcome"]["status"], "ok", "{r}");

@@ -182,16 +182,7 @@ fn a_plugin_written_in_c_runs_in_both_modes() {
                 "[plugins.greeting]\npath = \"libgreeting.so\"\nisolation = \"{isolation}\"\n\n[collectors.greeting]\ngreeting = \"bonjour\"\n"
             ),
         );
-        let o = sonde(
-            &dir,
-            &[
-                "localhost",
-                "--profile",
-                profile.to_str().expect("utf-8"),
-                "--json",
-            ],
-            &[],
-        );
+        let o = sonde_localhost_json(&dir, &profile);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let r = report(&o);
         assert_eq!(
@@ -232,16 +223,7 @@ fn executables_in_python_and_shell_are_plugins() {
             python.display()
         ),
     );
-    let o = sonde(
-        &dir,
-        &[
-            "localhost",
-            "--profile",
-            profile.to_str().expect("utf-8"),
-            "--json",
-        ],
-        &[],
-    );
+    let o = sonde_localhost_json(&dir, &profile);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let r = report(&o);
     assert_eq!(r["sections"]["addrcount"]["ipv4"], 1);
@@ -439,16 +421,7 @@ fn a_plugin_that_ignores_sigterm_is_killed_at_its_deadline() {
         "[plugins.stubborn]\npath = \"stubborn.sh\"\n\n[collectors.stubborn]\ntimeout = \"300ms\"\n",
     );
     let start = Instant::now();
-    let o = sonde(
-        &dir,
-        &[
-            "localhost",
-            "--profile",
-            profile.to_str().expect("utf-8"),
-            "--json",
-        ],
-        &[],
-    );
+    let o = sonde_localhost_json(&dir, &profile);
     let r = report(&o);
     assert_eq!(
         r["collectors"]["stubborn"]["outcome"],
@@ -513,16 +486,7 @@ fn what_a_timed_out_plugin_started_is_stopped_with_it() {
         &dir,
         "[plugins.spawner]\npath = \"spawner.sh\"\n\n[collectors.spawner]\ntimeout = \"300ms\"\n",
     );
-    let o = sonde(
-        &dir,
-        &[
-            "localhost",
-            "--profile",
-            profile.to_str().expect("utf-8"),
-            "--json",
-        ],
-        &[],
-    );
+    let o = sonde_localhost_json(&dir, &profile);
     let r = report(&o);
     assert_eq!(
         r["collectors"]["spawner"]["outcome"]["status"],

@@ -66,6 +66,20 @@ pub fn sonde(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("sonde runs")
 }
 
+/// `sonde localhost --profile PROFILE --json`, run in `dir` as [`sonde`] runs it.
+pub fn sonde_localhost_json(dir: &Path, profile: &Path) -> Output {
+    sonde(
+        dir,
+        &[
+            "localhost",
+            "--profile",
+            profile.to_str().expect("utf-8"),
+            "--json",
+        ],
+        &[],
+    )
+}
+
 /// stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
