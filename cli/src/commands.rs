@@ -25,6 +25,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     for warning in &loading.warnings {
         eprintln!("sonde: {warning}");
     }
+    if !loading.loaded.is_empty() {
+        crate::plugins::stop_on_signal();
+    }
     let setup = Setup {
         engine: Engine::new(loading.registry.clone(), catalog),
         plugin_errors: loading.errors.clone(),

@@ -42,7 +42,6 @@ fn run() -> u8 {
         return sonde_plugin_host::child::serve(library);
     }
     init_tracing(cli.output.verbose);
-    stop_on_signal();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -63,43 +62,6 @@ fn run() -> u8 {
             eprintln!("sonde: {e:#}");
             sonde::exit::USAGE
         }
-    }
-}
-
-/// Ctrl-C or SIGTERM ends sonde at once, whatever the main thread is doing,
-/// after stopping the plugin processes: they run in process groups of their
-/// own, so the terminal's signal does not reach them (or what they started).
-/// A thread of its own, so that a main thread busy in blocking code cannot
-/// delay it.
-fn stop_on_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let watcher = std::thread::Builder::new()
-        .name("sonde-signals".into())
-        .spawn(|| {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .build()
-            else {
-                return;
-            };
-            let code = runtime.block_on(async {
-                let mut interrupt = signal(SignalKind::interrupt()).ok()?;
-                match signal(SignalKind::terminate()) {
-                    Ok(mut terminate) => tokio::select! {
-                        _ = interrupt.recv() => Some(sonde::exit::INTERRUPTED),
-                        _ = terminate.recv() => Some(sonde::exit::TERMINATED),
-                    },
-                    Err(_) => interrupt.recv().await.map(|()| sonde::exit::INTERRUPTED),
-                }
-            });
-            if let Some(code) = code {
-                sonde_plugin_host::finish_stopping();
-                eprintln!("sonde: interrupted");
-                std::process::exit(i32::from(code));
-            }
-        });
-    if let Err(e) = watcher {
-        tracing::debug!("no signal watcher: {e}");
     }
 }
 

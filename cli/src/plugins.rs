@@ -139,3 +139,41 @@ pub async fn inspect(path: &Path, in_process: bool) -> Result<Plugin, String> {
     }
     Ok(plugin)
 }
+
+/// Ctrl-C or SIGTERM ends sonde at once, whatever the main thread is doing,
+/// after stopping the plugin processes: they run in process groups of their
+/// own, so the terminal's signal does not reach them (or what they started).
+/// A thread of its own, so that a main thread busy in blocking code cannot
+/// delay it. Started only when plugins loaded: without them the default
+/// signal handling is right, and a run pays nothing for it.
+pub fn stop_on_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let watcher = std::thread::Builder::new()
+        .name("sonde-signals".into())
+        .spawn(|| {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+            else {
+                return;
+            };
+            let code = runtime.block_on(async {
+                let mut interrupt = signal(SignalKind::interrupt()).ok()?;
+                match signal(SignalKind::terminate()) {
+                    Ok(mut terminate) => tokio::select! {
+                        _ = interrupt.recv() => Some(crate::exit::INTERRUPTED),
+                        _ = terminate.recv() => Some(crate::exit::TERMINATED),
+                    },
+                    Err(_) => interrupt.recv().await.map(|()| crate::exit::INTERRUPTED),
+                }
+            });
+            if let Some(code) = code {
+                sonde_plugin_host::finish_stopping();
+                eprintln!("sonde: interrupted");
+                std::process::exit(i32::from(code));
+            }
+        });
+    if let Err(e) = watcher {
+        tracing::debug!("no signal watcher: {e}");
+    }
+}
