@@ -347,11 +347,11 @@ fn profiles(setup: &Setup, cmd: ProfilesCommand) -> anyhow::Result<u8> {
 /// The report's JSON Schema with the section of every collector that
 /// describes its own.
 fn report_schema(registry: &Registry) -> serde_json::Value {
-    let sections: Vec<(String, serde_json::Value)> = registry
-        .iter()
-        .filter_map(|c| Some((c.spec().name.clone(), c.output_schema()?)))
-        .collect();
-    sonde_core::report::json_schema(sections.iter().map(|(n, s)| (n.as_str(), s.clone())))
+    sonde_core::report::json_schema(
+        registry
+            .iter()
+            .filter_map(|c| Some((c.spec().name.clone(), c.output_schema()?))),
+    )
 }
 
 fn collectors(registry: &Registry) -> String {

@@ -208,8 +208,8 @@ impl CollectError {
 /// [`Collector::output_schema`](crate::Collector::output_schema) gives it).
 /// `docs/report.schema.json` is this for the built-in collectors; a section
 /// not listed may hold any object (a plugin's, say).
-pub fn json_schema<'a>(
-    sections: impl IntoIterator<Item = (&'a str, serde_json::Value)>,
+pub fn json_schema(
+    sections: impl IntoIterator<Item = (String, serde_json::Value)>,
 ) -> serde_json::Value {
     use serde_json::Value;
     let mut schema = schemars::schema_for!(Report).to_value();
@@ -220,13 +220,13 @@ pub fn json_schema<'a>(
             obj.remove("$schema");
             if let Some(Value::Object(inner)) = obj.remove("$defs") {
                 for (def, mut body) in inner {
-                    prefix_refs(&mut body, name);
+                    prefix_refs(&mut body, &name);
                     defs.insert(format!("{name}.{def}"), body);
                 }
             }
         }
-        prefix_refs(&mut section, name);
-        described.insert(name.to_string(), section);
+        prefix_refs(&mut section, &name);
+        described.insert(name, section);
     }
     if let Some(obj) = schema.as_object_mut() {
         obj.insert(

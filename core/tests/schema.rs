@@ -16,7 +16,7 @@ fn a_section_schema_is_embedded_with_its_definitions_renamed() {
             "Next": {"type": "integer"}
         }
     });
-    let schema = sonde_core::report::json_schema([("toy", section)]);
+    let schema = sonde_core::report::json_schema([("toy".to_string(), section)]);
     let toy = &schema["properties"]["sections"]["properties"]["toy"];
     assert_eq!(toy["title"], "ToyOutput");
     assert!(toy.get("$schema").is_none() && toy.get("$defs").is_none());
