@@ -3,7 +3,7 @@
 //! made ([`sonde_lab::pki`]) and the servers it runs ([`sonde_lab::ports`]). Needs root;
 //! skips visibly otherwise.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,6 +19,14 @@ fn sonde(lab: &Lab, args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .expect("sonde runs in the client namespace")
+}
+
+/// `sonde TARGET --ports --json [EXTRA] --profile PROFILE` in the client namespace.
+fn scan(lab: &Lab, target: &str, profile: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![target, "--ports", "--json"];
+    args.extend_from_slice(extra);
+    args.extend(["--profile", profile.to_str().expect("utf-8")]);
+    sonde(lab, &args)
 }
 
 fn json(o: &Output) -> Value {
@@ -255,16 +263,7 @@ fn every_certificate_problem_has_its_verdict() {
         ),
     );
     let before = now();
-    let o = sonde(
-        &lab,
-        &[
-            target(),
-            "--ports",
-            "--json",
-            "--profile",
-            path.to_str().expect("utf-8"),
-        ],
-    );
+    let o = scan(&lab, target(), &path, &[]);
     let after = now();
     let report = json(&o);
     assert_eq!(
@@ -403,16 +402,7 @@ fn failed_handshakes_are_results_with_reasons() {
         "[collectors.ports]\nports = \"22,9999\"\nmethod = \"connect\"\n\
          [collectors.tls]\nprobe = \"all-open\"\nhandshake-timeout = \"500ms\"\n",
     );
-    let o = sonde(
-        &lab,
-        &[
-            target(),
-            "--ports",
-            "--json",
-            "--profile",
-            path.to_str().expect("utf-8"),
-        ],
-    );
+    let o = scan(&lab, target(), &path, &[]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -439,16 +429,7 @@ fn tls_is_skipped_with_its_reason_when_no_tls_port_is_open() {
         "skip",
         "[collectors.ports]\nports = \"22,25,8080\"\nmethod = \"connect\"\n",
     );
-    let o = sonde(
-        &lab,
-        &[
-            target(),
-            "--ports",
-            "--json",
-            "--profile",
-            path.to_str().expect("utf-8"),
-        ],
-    );
+    let o = scan(&lab, target(), &path, &[]);
     let report = json(&o);
     assert_eq!(o.status.code(), Some(0));
     let outcome = &report["collectors"]["tls"]["outcome"];
@@ -465,16 +446,7 @@ fn ip_only_mode_checks_the_address() {
         "ip",
         "[collectors.ports]\nports = \"443\"\n[collectors.tls]\nsni = \"none\"\n",
     );
-    let o = sonde(
-        &lab,
-        &[
-            target(),
-            "--ports",
-            "--json",
-            "--profile",
-            path.to_str().expect("utf-8"),
-        ],
-    );
+    let o = scan(&lab, target(), &path, &[]);
     let report = json(&o);
     let tls = &report["sections"]["tls"];
     for ip in [addr::TARGET_V4.to_string(), addr::TARGET_V6.to_string()] {
@@ -508,18 +480,7 @@ fn a_scan_cut_by_the_run_deadline_leaves_tls_its_time() {
         "[collectors.ports]\nports = \"all\"\nmethod = \"connect\"\nmax-concurrency = 16\n\
          timeout = \"30s\"\n",
     );
-    let o = sonde(
-        &lab,
-        &[
-            target(),
-            "--ports",
-            "--json",
-            "--timeout",
-            "5s",
-            "--profile",
-            path.to_str().expect("utf-8"),
-        ],
-    );
+    let o = scan(&lab, target(), &path, &["--timeout", "5s"]);
     let report = json(&o);
     let ports_run = &report["collectors"]["ports"];
     assert_eq!(ports_run["outcome"]["status"], "ok", "{ports_run}");
@@ -552,16 +513,7 @@ fn run_tls_on(lab: &Lab, test: &str, ports: &[u16], tls_extra: &str) -> Value {
             bundle.display()
         ),
     );
-    let o = sonde(
-        lab,
-        &[
-            target(),
-            "--ports",
-            "--json",
-            "--profile",
-            path.to_str().expect("utf-8"),
-        ],
-    );
+    let o = scan(lab, target(), &path, &[]);
     json(&o)
 }
 
@@ -735,16 +687,7 @@ fn the_sni_is_the_name_dns_resolved_through_a_search_domain() {
             bundle.display()
         ),
     );
-    let o = sonde(
-        &lab,
-        &[
-            "target",
-            "--ports",
-            "--json",
-            "--profile",
-            path.to_str().expect("utf-8"),
-        ],
-    );
+    let o = scan(&lab, "target", &path, &[]);
     let report = json(&o);
     let e = endpoint(
         &report["sections"]["tls"],
